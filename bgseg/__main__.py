@@ -1,0 +1,5 @@
+import sys
+
+from bgseg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `bgseg` console script (see bgseg.cli)."""
