@@ -1,0 +1,257 @@
+"""Image and video reading and writing for the CLI: input checks, colour conversion, atomic output.
+
+Images come back as RGB uint8 whatever the file holds (grayscale, RGBA, 16-bit, float are
+converted). Outputs are written to a temporary file in the destination folder and moved into place
+with `os.replace`, so a failure never leaves a partial file and an existing file is only replaced
+with `overwrite=True`.
+"""
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+ALPHA_EXTENSIONS = {".png", ".webp", ".tif", ".tiff"}
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv"}
+MAX_PIXELS = 100_000_000  # images beyond this are refused (OpenCV itself stops at 2**30)
+
+
+class InputError(Exception):
+    """A file that cannot be used, with the reason; str() is "PATH: reason"."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _to_rgb8(image, path):
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64):
+        image = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise InputError(path, f"unsupported pixel type {image.dtype}")
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    if image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    raise InputError(path, f"unsupported channel count {image.shape[2]}")
+
+
+def _truncated(data):
+    if data[:2] == b"\xff\xd8":  # JPEG: the end-of-image marker must be near the end
+        return b"\xff\xd9" not in data[-1024:]
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return b"IEND" not in data[-32:]
+    return False
+
+
+def read_image(path, max_pixels=MAX_PIXELS):
+    """Read an image file as RGB uint8 `(H, W, 3)`, or raise InputError naming the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a folder")
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as error:
+        raise InputError(path, f"cannot read ({error.strerror or error})") from None
+    if data.size == 0:
+        raise InputError(path, "empty file")
+    if _truncated(data.tobytes()[:8] + data[-1024:].tobytes()):
+        raise InputError(path, "truncated image file")
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise InputError(path, "not an image, or an unreadable/corrupt one")
+    height, width = image.shape[:2]
+    if height == 0 or width == 0:
+        raise InputError(path, f"zero-size image ({width}x{height})")
+    if height * width > max_pixels:
+        raise InputError(path, f"image too large: {width}x{height} = {height * width / 1e6:.0f} MP "
+                               f"(limit {max_pixels / 1e6:.0f} MP)")
+    return _to_rgb8(image, path)
+
+
+def check_output(path, inputs=(), overwrite=False):
+    """Raise InputError if `path` is one of `inputs`, or exists and `overwrite` is False."""
+    path = Path(path)
+    for source in inputs:
+        source = Path(source)
+        same = (path.exists() and source.exists() and os.path.samefile(path, source)) or \
+            path.resolve() == source.resolve()
+        if same:
+            raise InputError(path, "output is the same file as the input")
+    if path.exists() and not overwrite:
+        raise InputError(path, "output exists (pass --overwrite to replace it)")
+
+
+@contextlib.contextmanager
+def atomic_output(path, overwrite=False):
+    """Yield a temporary path next to `path` (same extension); move it into place on success."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(path, "output exists (pass --overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_image(path, image, overwrite=False):
+    """Write an RGB, RGBA or grayscale uint8 image atomically; the format follows the extension."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise InputError(path, f"unknown image format {ext or '(no extension)'}; use one of "
+                               f"{', '.join(sorted(IMAGE_EXTENSIONS))}")
+    if image.ndim == 3 and image.shape[2] == 4:
+        if ext not in ALPHA_EXTENSIONS:
+            raise InputError(path, f"{ext} cannot store transparency; write .png (or .webp/.tif)")
+        encoded = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+    elif image.ndim == 3:
+        encoded = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    else:
+        encoded = image
+    ok, buffer = cv2.imencode(ext, encoded)
+    if not ok:
+        raise InputError(path, f"OpenCV could not encode {ext}")
+    with atomic_output(path, overwrite) as tmp:
+        buffer.tofile(tmp)
+
+
+class VideoReader:
+    """RGB frames of a video file, a stream URL or a camera index (iterate; use as a context)."""
+
+    def __init__(self, source):
+        self.source = source
+        if isinstance(source, (str, os.PathLike)) and not str(source).isdigit() \
+                and "://" not in str(source):
+            if not Path(source).is_file():
+                raise InputError(source, "no such file")
+            if Path(source).stat().st_size == 0:
+                raise InputError(source, "empty file")
+        capture_source = int(source) if str(source).isdigit() else str(source)
+        self._capture = cv2.VideoCapture(capture_source)
+        if not self._capture.isOpened():
+            self._capture.release()
+            kind = "camera" if isinstance(capture_source, int) else "video"
+            raise InputError(source, f"the {kind} will not open (not a video, or no decoder)")
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 0.0
+        self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+
+    def read(self):
+        """The next RGB frame, or None at the end."""
+        ok, frame = self._capture.read()
+        if not ok or frame is None:
+            return None
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    def rewind(self):
+        """Go back to the first frame (files only)."""
+        self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+
+    def __iter__(self):
+        while (frame := self.read()) is not None:
+            yield frame
+
+    def close(self):
+        self._capture.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+
+
+class VideoWriter:
+    """Write RGB (or grayscale) frames to a temporary file; `close()` moves it into place.
+
+    `abort()` (or leaving a `with` block with an exception) removes the temporary file instead.
+    """
+
+    def __init__(self, path, fps, size, overwrite=False):
+        self.path = Path(path)
+        ext = self.path.suffix.lower()
+        if ext not in _FOURCC:
+            raise InputError(path, f"unknown video format {ext or '(no extension)'}; use one of "
+                                   f"{', '.join(sorted(_FOURCC))}")
+        check_output(self.path, overwrite=overwrite)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=ext, dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.size = tuple(size)
+        self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*_FOURCC[ext]),
+                                       float(fps), self.size)
+        if not self._writer.isOpened():
+            self.abort()
+            raise InputError(path, f"OpenCV cannot write {ext} video here")
+        self.frames = 0
+
+    def write(self, frame):
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        else:
+            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        self._writer.write(frame)
+        self.frames += 1
+
+    def close(self, replace_with=None):
+        """Finish the file and move it (or `replace_with`, a processed copy of it) into place."""
+        self._writer.release()
+        os.replace(replace_with or self.tmp, self.path)
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+    def abort(self):
+        self._writer = getattr(self, "_writer", None)
+        if self._writer is not None:
+            self._writer.release()
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+def ffmpeg_available():
+    return shutil.which("ffmpeg") is not None
+
+
+def mux_audio(source, video, output):
+    """Copy `source`'s audio track (if any) next to `video`'s frames into `output` with ffmpeg.
+
+    Returns True on success; False when ffmpeg fails (e.g. the source has no audio).
+    """
+    command = ["ffmpeg", "-v", "error", "-y", "-i", str(video), "-i", str(source), "-map", "0:v:0",
+               "-map", "1:a:0?", "-c", "copy", "-shortest", str(output)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    return result.returncode == 0

@@ -1,0 +1,114 @@
+"""A TFLite model behind the bgseg I/O contract, run with `ai_edge_litert` (no TensorFlow).
+
+The contract: one input `[1, H, W, 4]` (RGB in [0, 1] + previous mask probability in [0, 1]) or
+`[1, H, W, 3]` (RGB only), one output `[1, H, W, 1]` (person probability in [0, 1]); batch 1, static
+H and W. Tensors are float32, float16, or int8/uint8 with the scale and zero point stored in the file.
+"""
+
+import os
+
+import numpy as np
+
+_QUANTIZED = (np.int8, np.uint8)
+_FLOAT = (np.float32, np.float16)
+
+
+class ModelContractError(ValueError):
+    """The model file does not follow the bgseg I/O contract."""
+
+
+class TFLiteModel:
+    """One loaded `.tflite` file: contract check on load, float in, float out.
+
+    Args:
+        path: the `.tflite` file.
+        threads: interpreter thread count (None: the runtime's default).
+    """
+
+    def __init__(self, path, threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = os.fspath(path)
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        try:
+            self._interpreter = Interpreter(model_path=self.path, num_threads=threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            raise ModelContractError(f"{self.path}: not a loadable TFLite model ({error})") from None
+        inputs = self._interpreter.get_input_details()
+        outputs = self._interpreter.get_output_details()
+        self._input, self._output = self._check(inputs, outputs)
+        _, self.height, self.width, self.channels = (int(d) for d in self._input["shape"])
+        self.input_dtype = np.dtype(self._input["dtype"])
+        self.output_dtype = np.dtype(self._output["dtype"])
+
+    def _fail(self, reason):
+        raise ModelContractError(
+            f"{self.path}: {reason}; a bgseg model takes float32 [1,H,W,4] (RGB + previous mask) or "
+            f"[1,H,W,3] and returns [1,H,W,1] person probability, batch 1, static H and W")
+
+    def _check(self, inputs, outputs):
+        if len(inputs) != 1 or len(outputs) != 1:
+            self._fail(f"has {len(inputs)} inputs and {len(outputs)} outputs, expected 1 and 1")
+        (inp,), (out,) = inputs, outputs
+        shape, signature = list(inp["shape"]), list(inp.get("shape_signature", inp["shape"]))
+        if len(shape) != 4 or shape[-1] not in (3, 4):
+            self._fail(f"input shape {shape} is not [1,H,W,4] or [1,H,W,3]")
+        if shape[0] != 1 or signature[0] != 1:
+            self._fail(f"input batch is {signature[0]} (-1: dynamic), expected a fixed batch of 1")
+        if -1 in signature[1:3]:
+            self._fail(f"input height/width are dynamic ({signature}), expected static")
+        out_shape = list(out["shape"])
+        if out_shape != [1, shape[1], shape[2], 1]:
+            self._fail(f"output shape {out_shape} is not [1,{shape[1]},{shape[2]},1]")
+        for name, detail in (("input", inp), ("output", out)):
+            dtype = np.dtype(detail["dtype"])
+            if dtype in _QUANTIZED:
+                scale, _ = detail["quantization"]
+                if not scale:
+                    self._fail(f"{name} is {dtype} without quantization parameters")
+            elif dtype not in _FLOAT:
+                self._fail(f"{name} dtype is {dtype}, expected float32, float16, int8 or uint8")
+        return inp, out
+
+    @property
+    def is_video(self):
+        """True when the model takes the previous mask as a 4th channel."""
+        return self.channels == 4
+
+    def _quantize(self, x):
+        dtype = self.input_dtype
+        if dtype in _QUANTIZED:
+            scale, zero_point = self._input["quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.rint(x / scale + zero_point), info.min, info.max)
+        return x.astype(dtype, copy=False)
+
+    def _dequantize(self, y):
+        if self.output_dtype in _QUANTIZED:
+            scale, zero_point = self._output["quantization"]
+            return (y.astype(np.float32) - zero_point) * scale
+        return y.astype(np.float32, copy=False)
+
+    def set_input(self, x):
+        """Set the input from a float32 `[H, W, C]` array in [0, 1] (quantized when needed)."""
+        self._interpreter.set_tensor(self._input["index"], self._quantize(x[None]))
+
+    def invoke(self):
+        self._interpreter.invoke()
+
+    def get_output(self):
+        """The output as a float32 `[H, W]` probability map."""
+        y = self._interpreter.get_tensor(self._output["index"])[0, :, :, 0]
+        return np.clip(self._dequantize(y), 0.0, 1.0)
+
+    def __call__(self, x):
+        """Run one float32 `[H, W, C]` input, return the `[H, W]` mask."""
+        self.set_input(x)
+        self.invoke()
+        return self.get_output()
+
+    def __repr__(self):
+        return (f"TFLiteModel({self.path!r}, input=[1,{self.height},{self.width},{self.channels}] "
+                f"{self.input_dtype}, output {self.output_dtype})")

@@ -1,0 +1,36 @@
+"""Model names shipped with the package (`bgseg/assets/models.json`) and path resolution."""
+
+import json
+import os
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def shipped_models():
+    """The shipped model registry: name -> {"file", "description"}."""
+    with open(ASSETS / "models.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def resolve_model(name_or_path):
+    """Return the `.tflite` path for a file path or a shipped model name ("default", ...).
+
+    Raises FileNotFoundError naming what is missing: an unknown name/path, or a shipped model whose
+    file is not installed.
+    """
+    path = Path(os.fspath(name_or_path)).expanduser()
+    if path.is_file():
+        return path
+    registry = shipped_models()
+    if str(name_or_path) in registry:
+        asset = ASSETS / registry[str(name_or_path)]["file"]
+        if not asset.is_file():
+            raise FileNotFoundError(
+                f"the shipped model {str(name_or_path)!r} is not installed: {asset} is missing "
+                f"(reinstall bgseg, or pass a .tflite file with --model PATH)")
+        return asset
+    if path.exists():
+        raise FileNotFoundError(f"model {path} is not a file")
+    raise FileNotFoundError(f"model {str(name_or_path)!r} is neither a file nor a shipped model name "
+                            f"(shipped: {', '.join(sorted(registry))})")
