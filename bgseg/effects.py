@@ -1,0 +1,202 @@
+"""Background effects at the frame's full resolution: replace (image, colour, looped video), blur,
+transparent RGBA, bare mask.
+
+Frames are RGB uint8 `(H, W, 3)`; masks are float32 `(H, W)` person probabilities in [0, 1] at the
+same size (upsample model-resolution masks first, e.g. with `Segmenter`). Compositing is done in
+float so soft edges stay soft.
+"""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+COLORS = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 255, 0),
+    "blue": (0, 0, 255), "yellow": (255, 255, 0), "cyan": (0, 255, 255), "magenta": (255, 0, 255),
+    "gray": (128, 128, 128), "grey": (128, 128, 128),
+}
+
+
+def parse_color(text):
+    """An RGB tuple from a colour name (`COLORS`), `#rrggbb`, `#rgb` or `r,g,b`."""
+    value = text.strip().lower()
+    if value in COLORS:
+        return COLORS[value]
+    if value.startswith("#") and len(value) in (4, 7):
+        digits = value[1:] if len(value) == 7 else "".join(c * 2 for c in value[1:])
+        try:
+            return tuple(int(digits[i:i + 2], 16) for i in (0, 2, 4))
+        except ValueError:
+            pass
+    parts = value.split(",")
+    if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
+        return tuple(int(p) for p in parts)
+    raise ValueError(f"{text!r} is not a colour: use a name ({', '.join(sorted(COLORS))}), "
+                     f"#rrggbb or r,g,b")
+
+
+def cover(image, width, height):
+    """Scale `image` to cover (width, height) keeping its aspect ratio, then centre-crop."""
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    scale = max(width / w, height / h)
+    new_w, new_h = max(width, round(w * scale)), max(height, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    x, y = (new_w - width) // 2, (new_h - height) // 2
+    return resized[y:y + height, x:x + width]
+
+
+def composite(frame, mask, background):
+    """`frame * mask + background * (1 - mask)` in float; background same size as frame."""
+    m = mask[..., None].astype(np.float32)
+    fg = frame.astype(np.float32)
+    out = background.astype(np.float32)
+    out += (fg - out) * m
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def blur_background(frame, mask, radius):
+    """Blur the background by a Gaussian of sigma `radius` pixels, without a person-coloured halo.
+
+    The blur is a normalised convolution weighted by `1 - mask`, so person pixels do not bleed into
+    the blurred background. Large radii are computed on a downscaled copy (same look, less time).
+    """
+    if radius <= 0:
+        raise ValueError(f"blur radius must be > 0, got {radius}")
+    height, width = mask.shape
+    factor = max(1.0, radius / 4.0)
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    weight = 1.0 - mask.astype(np.float32)
+    weighted = frame.astype(np.float32) * weight[..., None]
+    small_img = cv2.resize(weighted, size, interpolation=cv2.INTER_AREA)
+    small_w = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+    small_frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    sigma = radius / factor
+    blurred = cv2.GaussianBlur(small_img, (0, 0), sigma)
+    norm = cv2.GaussianBlur(small_w, (0, 0), sigma)[..., None]
+    plain = cv2.GaussianBlur(small_frame, (0, 0), sigma)
+    # where there is almost no background nearby (deep inside the person) use a plain blur
+    background = np.where(norm > 1e-3, blurred / np.maximum(norm, 1e-3), plain)
+    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+    return composite(frame, mask, background)
+
+
+def to_rgba(frame, mask):
+    """RGBA uint8 with alpha = mask (a transparent cut-out)."""
+    alpha = np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.dstack([frame, alpha])
+
+
+def mask_image(mask):
+    """The mask as a grayscale uint8 image (255 = person)."""
+    return np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+class VideoBackground:
+    """Frames of a background video, looped, each scaled to cover the requested size."""
+
+    def __init__(self, path):
+        from bgseg.io import VideoReader
+
+        self._reader = VideoReader(path)
+        self._first = self._reader.read()
+        if self._first is None:
+            self._reader.close()
+            from bgseg.io import InputError
+
+            raise InputError(path, "background video has no readable frame")
+        self._pending = self._first
+
+    def next(self, width, height):
+        frame, self._pending = self._pending, None
+        if frame is None:
+            frame = self._reader.read()
+            if frame is None:  # loop
+                self._reader.rewind()
+                frame = self._reader.read()
+                if frame is None:  # the container cannot seek: repeat the first frame
+                    frame = self._first
+        return cover(frame, width, height)
+
+    def close(self):
+        self._reader.close()
+
+
+class Effect:
+    """One background treatment, applied with `effect(frame, mask)`.
+
+    Exactly one of: `background` (an RGB image array, an RGB tuple, a colour string, or a path to
+    an image or video file), `blur` (sigma in pixels), `alpha=True` (RGBA cut-out), or
+    `mask_only=True` (grayscale mask). Use `close()` (or `with`) to release a video background.
+    """
+
+    def __init__(self, background=None, blur=None, alpha=False, mask_only=False):
+        chosen = [background is not None, bool(blur), alpha, mask_only]
+        if sum(chosen) != 1:
+            raise ValueError("choose exactly one of background, blur, alpha, mask_only")
+        if blur is not None and blur <= 0:
+            raise ValueError(f"blur must be > 0, got {blur}")
+        self.blur, self.alpha, self.mask_only = blur, alpha, mask_only
+        self._image = self._color = self._video = None
+        self._cache = None
+        if isinstance(background, np.ndarray):
+            self._image = background
+        elif isinstance(background, tuple):
+            self._color = background
+        elif background is not None:
+            self._open_background(str(background))
+
+    def _open_background(self, spec):
+        from bgseg import io
+
+        path = Path(spec)
+        if not path.is_file():
+            if path.suffix.lower() in io.IMAGE_EXTENSIONS | io.VIDEO_EXTENSIONS:
+                raise io.InputError(path, "background file not found")
+            self._color = parse_color(spec)
+        elif path.suffix.lower() in io.VIDEO_EXTENSIONS:
+            self._video = VideoBackground(path)
+        else:
+            self._image = io.read_image(path)
+
+    @property
+    def output_channels(self):
+        """3 (RGB), 4 (RGBA) or 1 (mask)."""
+        return 4 if self.alpha else 1 if self.mask_only else 3
+
+    def _background(self, width, height):
+        if self._video is not None:
+            return self._video.next(width, height)
+        if self._cache is None or self._cache.shape[:2] != (height, width):
+            if self._image is not None:
+                self._cache = cover(self._image, width, height)
+            else:
+                self._cache = np.empty((height, width, 3), np.uint8)
+                self._cache[:] = self._color
+        return self._cache
+
+    def __call__(self, frame, mask):
+        if frame.shape[:2] != mask.shape:
+            raise ValueError(f"mask {mask.shape} and frame {frame.shape[:2]} sizes differ")
+        if self.mask_only:
+            return mask_image(mask)
+        if self.alpha:
+            return to_rgba(frame, mask)
+        if self.blur:
+            return blur_background(frame, mask, self.blur)
+        height, width = mask.shape
+        return composite(frame, mask, self._background(width, height))
+
+    def close(self):
+        if self._video is not None:
+            self._video.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
