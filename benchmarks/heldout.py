@@ -1,0 +1,118 @@
+"""Readers for the held-out (val + test) part of ../shared/data, for the benchmarks.
+
+Every reader yields `(key, bgr_image, truth)` with `truth` a boolean person mask of the image's size;
+an item is held out when `bgseg.data.split.split_of(key)` is "val" or "test" (keys: file stem for
+ccp/celebamask, COCO image id for coco_person, clip name for DAVIS). Items come in sorted key order,
+so `limit` always picks the same ones.
+"""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bgseg.data.split import split_of
+
+HELD_OUT = ("val", "test")
+IMAGE_SETS = ("celebamask", "ccp", "coco_person")
+
+
+def is_held_out(key):
+    return split_of(str(key)) in HELD_OUT
+
+
+def read_image(path):
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError(f"cannot read image {path}")
+    return image
+
+
+def read_mask(path):
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise OSError(f"cannot read mask {path}")
+    return mask > 0
+
+
+def _need(path):
+    if not path.exists():
+        raise FileNotFoundError(f"benchmark data not found: {path} (see ../shared/data/README.md)")
+    return path
+
+
+def folder_pairs(root, limit=None):
+    """`root/images/<stem>.jpg` with `root/masks/<stem>.png` (person = label > 0): ccp, celebamask."""
+    images = _need(Path(root) / "images")
+    stems = sorted(p.stem for p in images.glob("*.jpg") if is_held_out(p.stem))[:limit]
+    for stem in stems:
+        image = read_image(images / f"{stem}.jpg")
+        truth = read_mask(Path(root) / "masks" / f"{stem}.png")
+        yield stem, image, _check(stem, image, truth)
+
+
+def coco_person(root, limit=None):
+    """coco_person: the union of the person polygons of each held-out image, rasterized."""
+    from pycocotools import mask as mask_utils
+
+    annotations = _need(Path(root) / "annotations" / "person_keypoints_val2017.json")
+    data = json.loads(annotations.read_text())
+    person_ids = {c["id"] for c in data["categories"] if c["name"] == "person"}
+    by_image = {}
+    for ann in data["annotations"]:
+        if ann["category_id"] in person_ids:
+            by_image.setdefault(ann["image_id"], []).append(ann)
+    images = sorted((i for i in data["images"] if is_held_out(i["id"])), key=lambda i: str(i["id"]))
+    for info in images[:limit]:
+        h, w = info["height"], info["width"]
+        truth = np.zeros((h, w), bool)
+        for ann in by_image.get(info["id"], []):
+            segm = ann["segmentation"]
+            if isinstance(segm, list):
+                rle = mask_utils.merge(mask_utils.frPyObjects(segm, h, w))
+            elif isinstance(segm["counts"], list):
+                rle = mask_utils.frPyObjects(segm, h, w)
+            else:
+                rle = segm
+            truth |= mask_utils.decode(rle).astype(bool)
+        image = read_image(Path(root) / "val2017" / info["file_name"])
+        yield str(info["id"]), image, _check(info["id"], image, truth)
+
+
+def davis_clips(root):
+    """Names of the held-out DAVIS clips, sorted."""
+    frames = _need(Path(root) / "JPEGImages" / "480p")
+    return sorted(p.name for p in frames.iterdir() if p.is_dir() and is_held_out(p.name))
+
+
+def davis_frames(root, clip, limit=None):
+    """The frames of one DAVIS clip in order, with their masks."""
+    root = Path(root)
+    for path in sorted((root / "JPEGImages" / "480p" / clip).glob("*.jpg"))[:limit]:
+        image = read_image(path)
+        truth = read_mask(root / "Annotations" / "480p" / clip / f"{path.stem}.png")
+        yield f"{clip}/{path.stem}", image, _check(path, image, truth)
+
+
+def video_frames(path, limit=None):
+    """The first `limit` frames of a video file (BGR)."""
+    capture = cv2.VideoCapture(str(_need(Path(path))))
+    if not capture.isOpened():
+        raise OSError(f"cannot open video {path}")
+    try:
+        count = 0
+        while limit is None or count < limit:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield frame
+            count += 1
+    finally:
+        capture.release()
+
+
+def _check(key, image, truth):
+    if truth.shape != image.shape[:2]:
+        raise ValueError(f"{key}: mask shape {truth.shape} differs from image shape {image.shape[:2]}")
+    return truth
