@@ -94,6 +94,16 @@ def check_output(path, inputs=(), overwrite=False):
         raise InputError(path, "output exists (pass --overwrite to replace it)")
 
 
+def temp_file(path):
+    """A new empty file next to `path` (same extension), with the permissions of a plain open()."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_output(path, overwrite=False):
     """Yield a temporary path next to `path` (same extension); move it into place on success."""
@@ -101,14 +111,12 @@ def atomic_output(path, overwrite=False):
     if path.exists() and not overwrite:
         raise InputError(path, "output exists (pass --overwrite to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = temp_file(path)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        tmp.unlink(missing_ok=True)
 
 
 def write_image(path, image, overwrite=False):
@@ -198,9 +206,7 @@ class VideoWriter:
                                    f"{', '.join(sorted(_FOURCC))}")
         check_output(self.path, overwrite=overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=ext, dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temp_file(self.path)
         self.size = tuple(size)
         self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*_FOURCC[ext]),
                                        float(fps), self.size)
@@ -217,19 +223,22 @@ class VideoWriter:
         self._writer.write(frame)
         self.frames += 1
 
-    def close(self, replace_with=None):
-        """Finish the file and move it (or `replace_with`, a processed copy of it) into place."""
-        self._writer.release()
-        os.replace(replace_with or self.tmp, self.path)
-        if self.tmp.exists():
-            self.tmp.unlink()
-
-    def abort(self):
-        self._writer = getattr(self, "_writer", None)
+    def release(self):
+        """Finish encoding the temporary file (idempotent)."""
         if self._writer is not None:
             self._writer.release()
-        if self.tmp.exists():
-            self.tmp.unlink()
+            self._writer = None
+
+    def close(self, replace_with=None):
+        """Finish and move the file (or `replace_with`, a processed copy of it) into place."""
+        self.release()
+        os.replace(replace_with or self.tmp, self.path)
+        self.tmp.unlink(missing_ok=True)
+
+    def abort(self):
+        """Finish and delete the temporary file: nothing is written."""
+        self.release()
+        self.tmp.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

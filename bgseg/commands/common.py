@@ -1,0 +1,81 @@
+"""Options shared by the inference subcommands (image, video, webcam) and their helpers.
+
+Only argparse at import time: numpy, OpenCV and the runtime load inside the helpers.
+"""
+
+import argparse
+import sys
+
+
+def add_model_arguments(parser, smoothing=False):
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default="default", metavar="PATH|NAME",
+                       help="a .tflite file or a shipped model name (default: %(default)s; also "
+                            "default_image)")
+    group.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="interpreter threads (default: the runtime's choice)")
+    group.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                       help="guided-filter refinement of the mask on the full-resolution frame "
+                            "(default: on)")
+    if smoothing:
+        group.add_argument("--smooth", type=float, nargs="?", const=0.7, default=0.0,
+                           metavar="RATIO",
+                           help="temporal smoothing of uncertain pixels with the previous mask "
+                                "(RATIO in [0, 1], 0.7 when given alone; default: off)")
+
+
+def add_effect_arguments(parser, default):
+    group = parser.add_argument_group(f"effect (one of; default: {default})")
+    effect = group.add_mutually_exclusive_group()
+    effect.add_argument("--background", metavar="IMG|COLOR|VIDEO",
+                        help="replace the background with an image, a colour (name, #rrggbb, "
+                             "r,g,b) or a video (looped)")
+    effect.add_argument("--blur", type=float, metavar="N",
+                        help="blur the background (Gaussian sigma in pixels, e.g. 15)")
+    effect.add_argument("--alpha", action="store_true",
+                        help="transparent cut-out (alpha = mask; PNG/WebP/TIFF)")
+    effect.add_argument("--mask-only", action="store_true", help="write the grayscale mask only")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files (default: refuse)")
+
+
+def error(message):
+    """Print a one-line error to stderr."""
+    print(f"bgseg: error: {message}", file=sys.stderr)
+
+
+def note(message):
+    print(f"bgseg: {message}", file=sys.stderr)
+
+
+def make_effect(args, default_background=None):
+    """The Effect the options ask for (`default_background` when none is given)."""
+    from bgseg.effects import Effect
+
+    if args.blur is not None and args.blur <= 0:
+        raise ValueError(f"--blur must be > 0, got {args.blur:g}")
+    background = args.background
+    if not (args.background or args.blur or args.alpha or args.mask_only):
+        if default_background is None:
+            return Effect(alpha=True)
+        background = default_background
+    return Effect(background=background, blur=args.blur, alpha=args.alpha,
+                  mask_only=args.mask_only)
+
+
+def open_segmenter(args, kind):
+    """Load `--model` as a Segmenter (kind "image") or VideoSegmenter (kind "video")."""
+    from bgseg.runtime import load
+
+    options = {"refine": args.refine}
+    if kind == "video":
+        options["smoothing"] = args.smooth
+    return load(args.model, kind=kind, threads=args.threads, **options)
+
+
+def setup_errors():
+    """The exceptions that mean "bad input or option" (one-line message, no traceback)."""
+    from bgseg.io import InputError
+    from bgseg.runtime import ModelContractError
+
+    return (InputError, ModelContractError, FileNotFoundError, ValueError)

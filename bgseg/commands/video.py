@@ -1,0 +1,112 @@
+"""`bgseg video IN -o OUT`: a video file frame by frame, each frame's mask fed into the next."""
+
+import time
+
+from bgseg.commands import common
+
+DEFAULT_BACKGROUND = "green"
+
+
+def add_arguments(parser):
+    parser.add_argument("input", metavar="IN", help="a video file")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="output video (.mp4/.m4v/.mov: mp4v, .avi/.mkv: MJPG); same fps and "
+                             "size as IN")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N",
+                        help="stop after N frames")
+    common.add_model_arguments(parser, smoothing=True)
+    common.add_effect_arguments(parser, default=f"--background {DEFAULT_BACKGROUND}")
+
+
+def process_stream(reader, writer, segmenter, effect, max_frames=None, progress=None, show=None):
+    """Segment and composite frames from `reader` into `writer` (and/or `show`); returns frames."""
+    frames = 0
+    for frame in reader:
+        out = effect(frame, segmenter.segment(frame))
+        if writer is not None:
+            writer.write(out)
+        frames += 1
+        if progress is not None:
+            progress.update(1)
+        if show is not None and not show(out):
+            break
+        if max_frames is not None and frames >= max_frames:
+            break
+    return frames
+
+
+def _finish_with_audio(source, writer):
+    """Close `writer`, copying `source`'s audio in with ffmpeg when it is on PATH."""
+    from bgseg import io
+
+    if not io.ffmpeg_available():
+        writer.close()
+        common.note("note: no audio in the output: OpenCV cannot mux audio and ffmpeg is not on "
+                    "PATH (install ffmpeg to keep the soundtrack)")
+        return
+    writer.release()
+    muxed = io.temp_file(writer.path)  # ffmpeg -y writes into it
+    if io.mux_audio(source, writer.tmp, muxed):
+        writer.close(replace_with=muxed)
+    else:
+        muxed.unlink(missing_ok=True)
+        writer.close()
+        common.note("note: ffmpeg could not copy the audio track; the output has video only")
+
+
+def run(args):
+    from tqdm import tqdm
+
+    from bgseg import io
+
+    bad = common.setup_errors()
+    if args.alpha:
+        common.error("video files cannot carry transparency here; use --mask-only (a matte video) "
+                     "or --background/--blur")
+        return 2
+    if args.max_frames is not None and args.max_frames < 1:
+        common.error(f"--max-frames must be >= 1, got {args.max_frames}")
+        return 2
+    try:
+        io.check_output(args.output, [args.input], overwrite=args.overwrite)
+        effect = common.make_effect(args, DEFAULT_BACKGROUND)
+        reader = io.VideoReader(args.input)
+    except bad as exc:
+        common.error(exc)
+        return 1 if isinstance(exc, io.InputError) else 2
+    with reader, effect:
+        first = reader.read()
+        if first is None:
+            common.error(f"{args.input}: no readable frame")
+            return 1
+        height, width = first.shape[:2]
+        fps = reader.fps if 0 < reader.fps < 1000 else 30.0
+        if fps != reader.fps:
+            common.note(f"note: {args.input} reports no frame rate; writing {fps:g} fps")
+        try:
+            segmenter = common.open_segmenter(args, "video")
+            writer = io.VideoWriter(args.output, fps, (width, height), overwrite=args.overwrite)
+        except bad as exc:
+            common.error(exc)
+            return 2
+        total = reader.frame_count or None
+        if args.max_frames:
+            total = min(total or args.max_frames, args.max_frames)
+        start = time.perf_counter()
+        try:
+            with segmenter, tqdm(total=total, unit="frame", leave=False) as bar:
+                frames = process_stream(_prepend(first, reader), writer, segmenter, effect,
+                                        args.max_frames, bar)
+        except BaseException:
+            writer.abort()
+            raise
+        elapsed = time.perf_counter() - start
+        _finish_with_audio(args.input, writer)
+    common.note(f"{frames} frames written to {args.output} ({width}x{height} at {fps:g} fps; "
+                f"processed at {frames / elapsed if elapsed else 0:.1f} frames/s)")
+    return 0
+
+
+def _prepend(first, frames):
+    yield first
+    yield from frames

@@ -1,0 +1,111 @@
+"""`bgseg webcam`: live background removal from a camera (or a stream URL / file), previewed in a
+window where the OpenCV build has a GUI, and/or written to a file with `-o`."""
+
+import time
+
+from bgseg.commands import common
+from bgseg.commands.video import DEFAULT_BACKGROUND, process_stream
+
+WINDOW = "bgseg (q or Esc to quit)"
+
+
+def add_arguments(parser):
+    parser.add_argument("--camera", default="0", metavar="INDEX|URL",
+                        help="camera index (default: 0), or a stream URL / video file")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="also write the result to a video file (the only output on a "
+                             "headless OpenCV build)")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N",
+                        help="stop after N frames (default: until q/Esc or the stream ends)")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate written to FILE (default: the camera's, else 30)")
+    parser.add_argument("--no-preview", action="store_true", help="no preview window")
+    common.add_model_arguments(parser, smoothing=True)
+    common.add_effect_arguments(parser, default=f"--background {DEFAULT_BACKGROUND}")
+
+
+def has_gui():
+    """Whether this OpenCV build can open windows (opencv-python-headless cannot)."""
+    import cv2
+
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GUI:"):
+            return line.split(":", 1)[1].strip().upper() != "NONE"
+    return False
+
+
+def _preview():
+    import cv2
+
+    def show(frame):
+        if frame.ndim == 3:
+            frame = cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA if frame.shape[2] == 4
+                                 else cv2.COLOR_RGB2BGR)
+        cv2.imshow(WINDOW, frame)
+        return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
+
+    return show
+
+
+def run(args):
+    from bgseg import io
+
+    bad = common.setup_errors()
+    preview = not args.no_preview and has_gui()
+    if not args.no_preview and not preview and not args.output:
+        common.error("this OpenCV build has no GUI (opencv-python-headless), so there is no "
+                     "preview window; write the stream to a file with -o FILE (and --max-frames N)")
+        return 2
+    if not preview and not args.output:
+        common.error("nothing to do: --no-preview without -o FILE")
+        return 2
+    if args.alpha and args.output:
+        common.error("video files cannot carry transparency here; use --mask-only or "
+                     "--background/--blur")
+        return 2
+    if args.max_frames is not None and args.max_frames < 1:
+        common.error(f"--max-frames must be >= 1, got {args.max_frames}")
+        return 2
+    try:
+        if args.output:
+            io.check_output(args.output, overwrite=args.overwrite)
+        effect = common.make_effect(args, DEFAULT_BACKGROUND)
+        segmenter = common.open_segmenter(args, "video")
+        reader = io.VideoReader(args.camera)
+    except bad as exc:
+        common.error(exc)
+        return 1 if isinstance(exc, io.InputError) else 2
+    writer = None
+    with reader, segmenter, effect:
+        if args.output:
+            fps = args.fps or (reader.fps if 0 < reader.fps < 1000 else 30.0)
+            try:
+                writer = io.VideoWriter(args.output, fps, (reader.width, reader.height),
+                                        overwrite=args.overwrite)
+            except bad as exc:
+                common.error(exc)
+                return 2
+        start = time.perf_counter()
+        try:
+            frames = process_stream(reader, writer, segmenter, effect, args.max_frames,
+                                    show=_preview() if preview else None)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        finally:
+            if preview:
+                import cv2
+
+                cv2.destroyAllWindows()
+        elapsed = time.perf_counter() - start
+        if frames == 0:
+            if writer is not None:
+                writer.abort()
+            common.error(f"{args.camera}: no frame could be read")
+            return 1
+        if writer is not None:
+            writer.close()
+    target = f" to {args.output}" if args.output else ""
+    common.note(f"{frames} frames{target} ({frames / elapsed if elapsed else 0:.1f} frames/s)")
+    return 0
