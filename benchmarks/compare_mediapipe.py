@@ -371,10 +371,14 @@ def main(argv=None):
         raise SystemExit(f"error: MediaPipe model not found: {args.mediapipe}\n"
                          "install it with: python -m venv .venv-mediapipe && "
                          ".venv-mediapipe/bin/pip install mediapipe==0.10.21, or pass --mediapipe PATH")
-    models = [TFLiteModel(args.name, args.model, args.threads)]
-    if args.with_runtime:
-        models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads, args.smoothing))
-    models.append(TFLiteModel("MediaPipe", args.mediapipe, args.threads))
+    try:
+        models = [TFLiteModel(args.name, args.model, args.threads)]
+        if args.with_runtime:
+            models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
+                                       args.smoothing))
+        models.append(TFLiteModel("MediaPipe", args.mediapipe, args.threads))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: {error}")
     report = {"command": command, "threads": args.threads, "threshold": THRESHOLD,
               "models": [m.describe() for m in models], "images": {}}
     worst = {}
