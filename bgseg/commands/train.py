@@ -1,0 +1,36 @@
+"""`bgseg train`: train or resume a model from a recipe (training/*.json)."""
+
+
+def add_arguments(parser):
+    parser.add_argument("--config", required=True, metavar="RECIPE.json",
+                        help="training recipe (see training/README.md and docs/training.md)")
+    parser.add_argument("--output", metavar="DIR", help="run directory (default runs/<recipe name>); "
+                        "an existing run of the same recipe is resumed")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start again in a run directory that holds another (or this) run")
+    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    parser.add_argument("--batch-size", type=int, help="override the recipe's batch_size")
+    parser.add_argument("--images-per-epoch", type=int, help="override the recipe's images_per_epoch")
+    parser.add_argument("--val-images", type=int, help="override the recipe's val_images")
+    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
+                        help="tf.distribute strategy (overrides the recipe)")
+    parser.add_argument("--cache-dir", help="COCO mask cache folder (default $BGSEG_CACHE or "
+                        "~/.cache/bgseg)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch)")
+
+
+def run(args):
+    import sys
+
+    from bgseg.training.config import load_recipe
+    from bgseg.training.trainer import RunDirError, train
+
+    try:
+        recipe = load_recipe(args.config, epochs=args.epochs, batch_size=args.batch_size,
+                             images_per_epoch=args.images_per_epoch, val_images=args.val_images,
+                             strategy=args.strategy, cache_dir=args.cache_dir)
+        train(recipe, output=args.output, overwrite=args.overwrite, verbose=2 if args.quiet else 1)
+    except (FileNotFoundError, ValueError, RunDirError) as e:
+        print(f"bgseg train: {e}", file=sys.stderr)
+        return 2
+    return 0

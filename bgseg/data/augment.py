@@ -1,0 +1,194 @@
+"""Augmentation in numpy/OpenCV, driven by an explicit `np.random.Generator` (reproducible per sample).
+
+Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H, W).
+
+- `crop_matrix`: one affine (random scale, crop position, rotation, flip) from a source image to the
+  model's (H, W) frame, applied with `warp` to the image, its mask and its previous mask alike.
+- `photometric`: brightness, contrast, saturation, per-channel gain, noise, blur, grayscale.
+- `composite`: paste the person onto a background photo.
+- previous-mask synthesis (`PREV_MASK_MODES`): "empty" (first frame / person entering), "small"
+  (true mask under a small affine: follow the motion), "large" (large affine: learn to discard a
+  wrong prior) and "tps" (the frame and its mask are warped by a random thin-plate spline, the prior
+  keeps the unwarped mask: fast camera motion).
+"""
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+
+PREV_MASK_MODES = ("empty", "small", "large", "tps")
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation knobs (a recipe's "augment" section)."""
+
+    scale: tuple = (0.6, 1.15)        # crop side relative to the largest crop of the model's aspect
+    rotate: float = 12.0              # max degrees
+    flip: float = 0.5                 # horizontal flip probability
+    center_on_person: float = 0.5     # probability to centre a zoomed crop on the person
+    photometric: bool = True
+    background_prob: float = 0.0      # probability to composite onto a background photo
+    backgrounds: tuple = ()           # folders of background photos
+    prev_mask: dict = dataclasses.field(
+        default_factory=lambda: {"empty": 0.2, "small": 0.45, "large": 0.15, "tps": 0.2})
+    video_prev_prob: float = 0.8      # clips: probability to use the real previous frame's mask
+    video_perturb: float = 0.5        # clips: probability to add a small affine to that mask
+
+    def __post_init__(self):
+        unknown = set(self.prev_mask) - set(PREV_MASK_MODES)
+        if unknown:
+            raise ValueError(f"unknown prev_mask modes {sorted(unknown)}; known: {PREV_MASK_MODES}")
+        if sum(self.prev_mask.values()) <= 0 or min(self.prev_mask.values()) < 0:
+            raise ValueError(f"prev_mask probabilities must be >= 0 with a positive sum, got "
+                             f"{self.prev_mask}")
+        for name in ("flip", "center_on_person", "background_prob", "video_prev_prob", "video_perturb"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"augment.{name} must be a probability in [0, 1]")
+        if self.background_prob > 0 and not self.backgrounds:
+            raise ValueError("augment.background_prob > 0 needs augment.backgrounds folders")
+
+    def prev_mask_probabilities(self):
+        p = np.array([self.prev_mask.get(m, 0.0) for m in PREV_MASK_MODES], np.float64)
+        return p / p.sum()
+
+
+def crop_matrix(rng, src_hw, out_hw, config, person_center=None, train=True):
+    """2x3 affine taking source pixels to the (H, W) output. Without `train`: the centred largest
+    crop (deterministic)."""
+    sh, sw = src_hw
+    oh, ow = out_hw
+    k = min(sh / oh, sw / ow)  # source pixels per output pixel for the largest crop
+    if not train:
+        return _affine(k, 0.0, False, (sw / 2, sh / 2), out_hw)
+    k *= rng.uniform(*config.scale)
+    ch, cw = oh * k, ow * k
+    center = []
+    for size, crop, idx in ((sw, cw, 0), (sh, ch, 1)):
+        lo, hi = min(crop / 2, size / 2), max(size - crop / 2, size / 2)
+        if person_center is not None and rng.random() < config.center_on_person:
+            c = float(np.clip(person_center[idx], lo, hi))
+        else:
+            c = rng.uniform(lo, hi)
+        center.append(c)
+    angle = rng.uniform(-config.rotate, config.rotate)
+    return _affine(k, angle, rng.random() < config.flip, center, out_hw)
+
+
+def _affine(k, angle, flip, center, out_hw):
+    oh, ow = out_hw
+    a = math.radians(angle)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) / k
+    if flip:
+        rot = np.array([[-1.0, 0.0], [0.0, 1.0]]) @ rot
+    t = np.array([ow / 2, oh / 2]) - rot @ np.asarray(center, np.float64)
+    return np.hstack([rot, t[:, None]]).astype(np.float32)
+
+
+def warp(array, matrix, out_hw, interpolation=cv2.INTER_LINEAR):
+    """Apply a 2x3 affine to an image or mask, reflecting at the borders."""
+    return cv2.warpAffine(array, matrix, (out_hw[1], out_hw[0]), flags=interpolation,
+                          borderMode=cv2.BORDER_REFLECT_101)
+
+
+def random_affine(rng, hw, max_angle, max_scale, max_shift):
+    """A random 2x3 affine around the image centre: rotation, zoom and shift (fraction of size)."""
+    h, w = hw
+    angle = rng.uniform(-max_angle, max_angle)
+    scale = math.exp(rng.uniform(-max_scale, max_scale))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    m[:, 2] += rng.uniform(-max_shift, max_shift, 2) * (w, h)
+    return m.astype(np.float32)
+
+
+def affine_mask(rng, mask, large=False):
+    """The mask moved by a small (follow) or large (discard) random affine."""
+    params = (30.0, 0.3, 0.25) if large else (4.0, 0.05, 0.04)
+    m = random_affine(rng, mask.shape, *params)
+    return cv2.warpAffine(mask, m, (mask.shape[1], mask.shape[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def soften(rng, mask):
+    """Make a prior look like a model output: random erode/dilate and blur."""
+    r = int(rng.integers(0, 3))
+    if r:
+        kernel = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+        mask = (cv2.dilate if rng.random() < 0.5 else cv2.erode)(mask, kernel)
+    if rng.random() < 0.5:
+        mask = cv2.GaussianBlur(mask, (5, 5), 0)
+    return mask
+
+
+def tps_maps(rng, hw, grid=4, max_shift=0.08, coarse=32):
+    """Random thin-plate-spline remap (map_x, map_y) of size `hw`: a `grid` x `grid` lattice of
+    control points each moved by up to `max_shift` of the image size (the border lattice too)."""
+    h, w = hw
+    src = np.stack(np.meshgrid(np.linspace(0, 1, grid), np.linspace(0, 1, grid)), -1).reshape(-1, 2)
+    dst = src + rng.uniform(-max_shift, max_shift, src.shape)
+    # Solve the TPS mapping output points (src) -> sampling positions (dst).
+    n = len(src)
+
+    def kernel(a, b):
+        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        return np.where(d2 > 0, d2 * np.log(d2 + 1e-12), 0.0)
+
+    p = np.hstack([np.ones((n, 1)), src])
+    system = np.zeros((n + 3, n + 3))
+    system[:n, :n] = kernel(src, src)
+    system[:n, n:] = p
+    system[n:, :n] = p.T
+    rhs = np.zeros((n + 3, 2))
+    rhs[:n] = dst
+    coef = np.linalg.solve(system, rhs)
+    gy, gx = np.meshgrid(np.linspace(0, 1, coarse), np.linspace(0, 1, coarse), indexing="ij")
+    pts = np.stack([gx.ravel(), gy.ravel()], -1)
+    mapped = kernel(pts, src) @ coef[:n] + np.hstack([np.ones((len(pts), 1)), pts]) @ coef[n:]
+    mapped = mapped.reshape(coarse, coarse, 2).astype(np.float32)
+    mapped = cv2.resize(mapped, (w, h), interpolation=cv2.INTER_LINEAR)
+    return mapped[..., 0] * (w - 1), mapped[..., 1] * (h - 1)
+
+
+def tps_warp(rng, image, mask):
+    """The image and its mask warped by the same random thin-plate spline."""
+    map_x, map_y = tps_maps(rng, mask.shape)
+    args = dict(interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    return cv2.remap(image, map_x, map_y, **args), cv2.remap(mask, map_x, map_y, **args)
+
+
+def synth_prev_mask(rng, mode, image, mask):
+    """Return (image, mask, prev_mask) for a previous-mask mode (see module doc)."""
+    if mode == "empty":
+        return image, mask, np.zeros_like(mask)
+    if mode == "small":
+        return image, mask, soften(rng, affine_mask(rng, mask))
+    if mode == "large":
+        return image, mask, soften(rng, affine_mask(rng, mask, large=True))
+    if mode == "tps":
+        warped_image, warped_mask = tps_warp(rng, image, mask)
+        return warped_image, warped_mask, soften(rng, mask)
+    raise ValueError(f"unknown previous-mask mode {mode!r}; known: {PREV_MASK_MODES}")
+
+
+def photometric(rng, image):
+    """Random colour changes on a float32 RGB image in [0, 1] (returned clipped to [0, 1])."""
+    image = image * rng.uniform(0.7, 1.3)                                   # brightness
+    mean = image.mean()
+    image = (image - mean) * rng.uniform(0.7, 1.3) + mean                    # contrast
+    gray = image.mean(axis=2, keepdims=True)
+    sat = 0.0 if rng.random() < 0.05 else rng.uniform(0.6, 1.4)
+    image = (image - gray) * sat + gray                                      # saturation
+    image = image * rng.uniform(0.9, 1.1, 3).astype(np.float32)              # white balance
+    if rng.random() < 0.3:
+        image = image + rng.normal(0, rng.uniform(0.005, 0.03), image.shape).astype(np.float32)
+    if rng.random() < 0.15:
+        image = cv2.GaussianBlur(image, (5, 5), rng.uniform(0.5, 1.5))
+    return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
+def composite(image, mask, background):
+    """Paste the person (`mask` as alpha, edges slightly feathered) onto `background` (same size)."""
+    alpha = cv2.GaussianBlur(mask, (3, 3), 0)[..., None]
+    return image * alpha + background * (1.0 - alpha)

@@ -1,0 +1,1 @@
+"""Training: recipes (`config`), the resumable fit loop (`trainer`) and its callbacks."""

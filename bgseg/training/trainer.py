@@ -1,0 +1,180 @@
+"""Fit a model from a recipe into a run directory, resumable.
+
+Run directory layout::
+
+    runs/<name>/best.keras      best val_IOU_calc_loss so far (ModelCheckpoint, save_best_only)
+                last.keras      end of the latest epoch, with the optimizer state (for resume)
+                state.json      recipe, fingerprint, finished epochs, best value, epoch times
+                log.csv         Keras CSV log        tensorboard/   TensorBoard logs
+                plots/          loss.png, epoch_NNN.png (input / truth / prediction)
+
+Running the same recipe again resumes from `last.keras` at the next epoch (a killed run loses at
+most the epoch in progress). A directory holding a run of another recipe is refused unless
+`overwrite=True`.
+"""
+
+import csv
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+from bgseg.training.callbacks import Plots, RunState, write_json
+
+RUN_FILES = ("best.keras", "last.keras", "last-partial.keras", "state.json", "log.csv")
+RUN_DIRS = ("plots", "tensorboard")
+
+
+class RunDirError(RuntimeError):
+    """The output directory cannot be used for this recipe."""
+
+
+def prepare_run_dir(run_dir, recipe, overwrite=False):
+    """Return the saved state to resume from (or a fresh one) after checking `run_dir`."""
+    run_dir = Path(run_dir)
+    state_path = run_dir / "state.json"
+    fresh = {"fingerprint": recipe.fingerprint(), "recipe": recipe.to_dict(), "epoch": 0,
+             "best": None, "finished": False}
+    if state_path.is_file():
+        state = json.loads(state_path.read_text())
+        if state.get("fingerprint") == recipe.fingerprint() and not overwrite:
+            state["recipe"] = recipe.to_dict()  # epochs etc. may have changed
+            state["finished"] = state["epoch"] >= recipe.epochs
+            return state
+        if not overwrite:
+            raise RunDirError(f"{run_dir} holds a run of a different recipe (state.json fingerprint "
+                              f"{state.get('fingerprint')} != {recipe.fingerprint()}); use another "
+                              f"--output or --overwrite")
+    elif run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
+        raise RunDirError(f"{run_dir} exists, is not empty and holds no state.json: not a bgseg run "
+                          f"directory; use another --output or --overwrite")
+    if overwrite:
+        for name in RUN_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+        for name in RUN_DIRS:
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return fresh
+
+
+def _trim_log(csv_path, epochs_done):
+    """Drop CSV rows of epochs that were not checkpointed (a run killed after logging them)."""
+    if not csv_path.is_file():
+        return
+    with open(csv_path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
+    with open(csv_path, "w", newline="") as f:
+        csv.writer(f).writerows(kept)
+
+
+def make_strategy(name):
+    """The tf.distribute strategy called `name` (default / mirrored / multiworker)."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def build_data(recipe, hw, channels, log=print):
+    """The training `Sampler` (train split) and validation arrays (val split) of a recipe."""
+    from bgseg.data.pipeline import Sampler
+    from bgseg.data.sources import Backgrounds, LoadedSource, source_items
+
+    short_side = round(recipe.cache_short_side * max(hw))
+    train, val = [], []
+    for spec in recipe.sources:
+        items = source_items(spec, recipe.cache_dir, log=log)
+        train.append(LoadedSource(spec, items, "train", short_side))
+        val.append(LoadedSource(spec, items, "val", short_side))
+        log(f"[{spec.name}] {spec.type} {spec.path}: {len(items)} items, train {len(train[-1])}, "
+            f"val {len(val[-1])}, weight {spec.weight}")
+    cfg = recipe.augment
+    backgrounds = Backgrounds(cfg.backgrounds, max(hw)) if cfg.background_prob > 0 else None
+    weights = [s.weight for s in recipe.sources]
+    sampler = Sampler(train, weights, hw, channels, cfg, backgrounds, seed=recipe.seed)
+    val_sampler = Sampler(val, weights, hw, channels, cfg, backgrounds, seed=recipe.seed)
+    x, y = val_sampler.validation_arrays(recipe.val_images)
+    log(f"training stream mixes {[s.spec.name for s in sampler.sources]} with probabilities "
+        f"{[round(float(w), 3) for w in sampler.weights]}; {len(x)} validation images")
+    return sampler, (x, y)
+
+
+def compile_model(model, recipe):
+    import keras
+
+    from bgseg import losses, metrics
+
+    schedule = keras.optimizers.schedules.InverseTimeDecay(recipe.lr, decay_steps=1,
+                                                           decay_rate=recipe.lr_decay)
+    loss = losses.IoULoss() if recipe.loss == "iou" else losses.bce_iou_loss()
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=schedule), loss=loss,
+                  metrics=metrics.default_metrics(), jit_compile=False)
+    return model
+
+
+def train(recipe, output=None, overwrite=False, verbose=1, log=print):
+    """Train (or resume) `recipe` into `output` (default runs/<recipe.name>). Returns the run dir."""
+    import keras
+    import tensorflow as tf
+
+    from bgseg import losses, metrics  # noqa: F401 - registers the custom objects load_model needs
+    from bgseg.data.pipeline import train_dataset
+    from bgseg.models import build_model, get_preset
+
+    run_dir = Path(output or Path("runs") / recipe.name)
+    state = prepare_run_dir(run_dir, recipe, overwrite)
+    if state["finished"]:
+        log(f"{run_dir}: already trained {state['epoch']} of {recipe.epochs} epochs; nothing to do "
+            f"(raise 'epochs' to continue, or --overwrite to start again)")
+        return run_dir
+    preset = get_preset(recipe.model)
+    shape = tuple(recipe.model_kwargs.get("input_shape", preset.input_shape))
+    hw, channels = shape[:2], shape[2]
+    sampler, (val_x, val_y) = build_data(recipe, hw, channels, log=log)
+    keras.utils.set_random_seed(recipe.seed)
+
+    strategy = make_strategy(recipe.strategy)
+    initial_epoch = state["epoch"]
+    with strategy.scope():
+        if initial_epoch:
+            log(f"resuming {run_dir} from last.keras after epoch {initial_epoch}")
+            model = keras.models.load_model(run_dir / "last.keras")
+        else:
+            model = compile_model(build_model(preset, **recipe.model_kwargs), recipe)
+    _trim_log(run_dir / "log.csv", initial_epoch)
+
+    start = initial_epoch * recipe.steps_per_epoch * recipe.batch_size
+    dataset = train_dataset(sampler, recipe.batch_size, start=start, parallel=recipe.workers or None)
+    val_ds = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(recipe.batch_size)
+    n_plot = min(recipe.plot_images, len(val_x))
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_IOU_calc_loss",
+                                        mode="min", save_best_only=True,
+                                        initial_value_threshold=state["best"]),
+        keras.callbacks.CSVLogger(run_dir / "log.csv", append=True),
+        Plots(run_dir / "plots", run_dir / "log.csv", val_x[:n_plot], val_y[:n_plot]),
+        RunState(run_dir, state, recipe.images_per_epoch, log=log),
+    ]
+    if importlib.util.find_spec("tensorboard"):
+        callbacks.insert(-1, keras.callbacks.TensorBoard(run_dir / "tensorboard", write_graph=False,
+                                                         profile_batch=0))
+    else:
+        log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
+    write_json(run_dir / "state.json", state)
+    model.fit(dataset, epochs=recipe.epochs, initial_epoch=initial_epoch,
+              steps_per_epoch=recipe.steps_per_epoch, validation_data=val_ds,
+              callbacks=callbacks, verbose=verbose)
+    state["finished"] = state["epoch"] >= recipe.epochs
+    write_json(run_dir / "state.json", state)
+    log(f"done: {run_dir} (best val_IOU_calc_loss {state['best']} at epoch {state.get('best_epoch')})")
+    return run_dir
+
+
+__all__ = ["RunDirError", "build_data", "compile_model", "make_strategy",
+           "prepare_run_dir", "train"]
