@@ -1,0 +1,88 @@
+"""`bgseg export`: Keras model -> GPU-checked `.tflite` files with MediaPipe segmenter metadata."""
+
+import pathlib
+
+MODES = ("float32", "float16", "dynamic", "int8", "qat")
+
+
+def add_arguments(parser):
+    parser.add_argument("model", help="trained model (.keras)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="output .tflite file (one mode) or folder (files named "
+                             "<model>_<mode>.tflite)")
+    parser.add_argument("--mode", nargs="+", choices=MODES, default=["float16"],
+                        help="conversion mode(s) (default: float16, the GPU-delegate file)")
+    parser.add_argument("--io-type", choices=("float32", "int8", "uint8"), default="float32",
+                        help="input/output type of the int8 and qat modes (default float32)")
+    parser.add_argument("--representative", metavar="DIR",
+                        help="folder of images for int8 calibration and QAT fine-tuning")
+    parser.add_argument("--samples", type=int, default=64,
+                        help="representative images used for calibration (default 64)")
+    parser.add_argument("--epochs", type=int, default=2, help="QAT fine-tuning epochs (default 2)")
+    parser.add_argument("--prune", type=float, default=0.0, metavar="SPARSITY",
+                        help="qat only: TF-MOT magnitude pruning to this sparsity first")
+    parser.add_argument("--clusters", type=int, default=0,
+                        help="qat only: TF-MOT weight clustering with this many clusters first")
+    parser.add_argument("--preset", help="qat only: preset the model was built from (default: "
+                                         "the model's name)")
+    parser.add_argument("--training-data", help="training data summary for the bgseg metadata")
+    parser.add_argument("--allow-cpu-ops", action="store_true",
+                        help="write the file even if the static GPU-delegate check fails (warns)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def _config(mode, args):
+    from bgseg.export import QuantizationConfig
+
+    if mode == "int8":
+        return QuantizationConfig.int8(io_type=args.io_type, representative_samples=args.samples)
+    if mode == "qat":
+        return QuantizationConfig.qat(epochs=args.epochs, io_type=args.io_type,
+                                      representative_samples=args.samples,
+                                      prune_sparsity=args.prune, clusters=args.clusters)
+    return getattr(QuantizationConfig, mode)()
+
+
+def _outputs(args):
+    output = pathlib.Path(args.output)
+    if output.suffix == ".tflite":
+        if len(args.mode) != 1:
+            raise ValueError("give a folder as --output to export several modes")
+        return {args.mode[0]: output}
+    stem = pathlib.Path(args.model).stem
+    return {mode: output / f"{stem}_{mode}.tflite" for mode in args.mode}
+
+
+def run(args):
+    import sys
+
+    try:
+        outputs = _outputs(args)
+        configs = {mode: _config(mode, args) for mode in outputs}
+    except ValueError as error:
+        print(f"bgseg export: {error}", file=sys.stderr)
+        return 2
+    for path in outputs.values():
+        if path.exists() and not args.overwrite:
+            print(f"bgseg export: {path} exists (use --overwrite)", file=sys.stderr)
+            return 1
+    needs_data = any(config.is_integer for config in configs.values())
+    if needs_data and not args.representative:
+        print("bgseg export: int8/qat need --representative DIR (images)", file=sys.stderr)
+        return 2
+
+    from bgseg.export import ExportError, GpuCompatibilityError, export_tflite
+    from bgseg.export.convert import load_keras_model
+
+    extra = {"training_data": args.training_data} if args.training_data else {}
+    try:
+        model = load_keras_model(args.model)
+        for mode, path in outputs.items():
+            result = export_tflite(model, path, configs[mode], representative_data=args.representative,
+                                   metadata=extra, allow_cpu_ops=args.allow_cpu_ops,
+                                   overwrite=args.overwrite, preset=args.preset)
+            print(result.summary())
+    except (ExportError, GpuCompatibilityError, FileExistsError, FileNotFoundError, ValueError) as error:
+        print(f"bgseg export: {error}", file=sys.stderr)
+        return 1
+    return 0
