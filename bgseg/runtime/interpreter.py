@@ -52,14 +52,15 @@ class TFLiteModel:
         if len(inputs) != 1 or len(outputs) != 1:
             self._fail(f"has {len(inputs)} inputs and {len(outputs)} outputs, expected 1 and 1")
         (inp,), (out,) = inputs, outputs
-        shape, signature = list(inp["shape"]), list(inp.get("shape_signature", inp["shape"]))
+        shape = [int(d) for d in inp["shape"]]
+        signature = [int(d) for d in inp.get("shape_signature", inp["shape"])]
         if len(shape) != 4 or shape[-1] not in (3, 4):
             self._fail(f"input shape {shape} is not [1,H,W,4] or [1,H,W,3]")
         if shape[0] != 1 or signature[0] != 1:
             self._fail(f"input batch is {signature[0]} (-1: dynamic), expected a fixed batch of 1")
         if -1 in signature[1:3]:
             self._fail(f"input height/width are dynamic ({signature}), expected static")
-        out_shape = list(out["shape"])
+        out_shape = [int(d) for d in out["shape"]]
         if out_shape != [1, shape[1], shape[2], 1]:
             self._fail(f"output shape {out_shape} is not [1,{shape[1]},{shape[2]},1]")
         for name, detail in (("input", inp), ("output", out)):

@@ -1,0 +1,167 @@
+"""bgseg.runtime: contract check, quantized I/O, mask feedback, reset, model names, post-processing."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bgseg import runtime
+from bgseg.runtime import ModelContractError, Segmenter, VideoSegmenter, postprocess, registry
+
+
+def _frame(height=37, width=91, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+
+
+def _record_inputs(segmenter):
+    """Wrap the model's set_input to keep a copy of every input tensor."""
+    seen = []
+    original = segmenter.model.set_input
+    segmenter.model.set_input = lambda x: (seen.append(x.copy()), original(x))[1]
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["float32", "float16", "int8"])
+def test_every_quantization_gives_a_full_size_probability(tiny_tflite, mode):
+    with runtime.load(tiny_tflite(4, mode), refine=False) as seg:
+        assert isinstance(seg, VideoSegmenter)
+        mask = seg.segment(_frame())
+    with runtime.load(tiny_tflite(4, "float32"), refine=False) as reference:
+        expected = reference.segment(_frame())
+    assert mask.shape == (37, 91) and mask.dtype == np.float32
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    # same weights: float16/int8 stay close to float32 (int8 I/O is (de)quantized from the file)
+    tolerance = {"float32": 1e-6, "float16": 0.02, "int8": 0.1}[mode]
+    assert np.abs(mask - expected).mean() < tolerance
+
+
+def test_int8_model_reports_quantized_io(tiny_tflite):
+    model = runtime.TFLiteModel(tiny_tflite(4, "int8"))
+    assert model.input_dtype == np.int8 and model.output_dtype == np.int8
+
+
+def test_video_segmenter_feeds_the_previous_mask_and_resets(tiny_tflite):
+    seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False)
+    seen = _record_inputs(seg)
+    seg.segment(_frame(seed=1))
+    first_output = seg.previous_mask.copy()
+    seg.segment(_frame(seed=2))
+    assert seen[0].shape == (64, 64, 4)
+    assert not seen[0][..., 3].any()                        # first frame: empty prior
+    np.testing.assert_array_equal(seen[1][..., 3], first_output)  # second frame sees the first mask
+    assert first_output.std() > 0
+    seg.reset()
+    seg.segment(_frame(seed=3))
+    assert not seen[2][..., 3].any() and seg.frame_index == 1
+
+
+def test_prior_changes_the_output(tiny_tflite):
+    """The carried state matters: the same frame gives another mask with a non-empty prior."""
+    seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False)
+    a = seg.segment(_frame(seed=5))
+    b = seg.segment(_frame(seed=5))
+    assert not np.allclose(a, b)
+
+
+def test_segmenter_is_stateless_with_a_video_model(tiny_tflite):
+    seg = Segmenter(tiny_tflite(4, "float32"))
+    seen = _record_inputs(seg)
+    a, b = seg.segment(_frame()), seg.segment(_frame())
+    np.testing.assert_array_equal(a, b)
+    assert not seen[1][..., 3].any()
+
+
+def test_image_model_and_explicit_kind(tiny_tflite):
+    path = tiny_tflite(3, "float32")
+    seg = runtime.load(path, threads=2)
+    assert type(seg) is Segmenter and seg.model.channels == 3
+    assert seg.segment(_frame(300, 200)).shape == (300, 200)
+    video = runtime.load(path, kind="video", smoothing=0.5)
+    assert isinstance(video, VideoSegmenter)
+    assert video.segment(_frame()).shape == (37, 91)
+    with pytest.raises(ValueError, match="kind"):
+        runtime.load(path, kind="stream")
+    with pytest.raises(ValueError, match="threads"):
+        runtime.load(path, threads=0)
+
+
+def test_timings_and_bad_frames(tiny_tflite):
+    seg = Segmenter(tiny_tflite(4, "float32"))
+    seg.segment(_frame())
+    assert set(seg.timings) == {"pre", "invoke", "post"}
+    assert all(0 < t < 10 for t in seg.timings.values())
+    with pytest.raises(ValueError, match="RGB uint8"):
+        seg.segment(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="RGB uint8"):
+        seg.segment(np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(ValueError, match="empty"):
+        seg.segment(np.zeros((0, 10, 3), np.uint8))
+
+
+def test_contract_errors(tmp_path):
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"not a flatbuffer" * 10)
+    with pytest.raises(ModelContractError, match="not a loadable TFLite model"):
+        runtime.TFLiteModel(junk)
+
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 32, 32, 4], tf.float32)])
+    def two_channels(x):
+        return tf.sigmoid(x[..., :2])
+
+    bad = tmp_path / "two_channels.tflite"
+    bad.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions(
+        [two_channels.get_concrete_function()]).convert())
+    with pytest.raises(ModelContractError, match=r"output shape \[1, 32, 32, 2\]"):
+        runtime.TFLiteModel(bad)
+
+
+def test_model_names(tmp_path, monkeypatch, tiny_tflite):
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    shutil.copy(registry.ASSETS / "models.json", assets / "models.json")
+    monkeypatch.setattr(registry, "ASSETS", assets)
+    with pytest.raises(FileNotFoundError, match="shipped model 'default' is not installed"):
+        runtime.load("default")
+    with pytest.raises(FileNotFoundError, match="neither a file nor a shipped model"):
+        runtime.load("no_such_model")
+    entries = json.loads((assets / "models.json").read_text())
+    shutil.copy(tiny_tflite(4, "float32"), assets / entries["default"]["file"])
+    shutil.copy(tiny_tflite(3, "float32"), assets / entries["default_image"]["file"])
+    assert isinstance(runtime.load("default"), VideoSegmenter)
+    assert type(runtime.load("default_image")) is Segmenter
+
+
+def test_runtime_imports_no_tensorflow(tiny_tflite):
+    code = ("import sys, numpy as np, bgseg\n"
+            "import bgseg.effects, bgseg.io\n"
+            "from bgseg.commands import image, video, webcam\n"
+            f"seg = bgseg.load({str(tiny_tflite(4, 'float32'))!r})\n"
+            "seg.segment(np.zeros((20, 30, 3), np.uint8))\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False False", out.stderr
+
+
+def test_temporal_smoothing_only_moves_uncertain_pixels():
+    mask = np.array([[0.0, 0.5, 1.0]], np.float32)
+    previous = np.array([[1.0, 1.0, 0.0]], np.float32)
+    out = postprocess.smooth_temporal(mask, previous, ratio=0.6)
+    np.testing.assert_allclose(out, [[0.0, 0.8, 1.0]], atol=1e-4)
+    assert postprocess.smooth_temporal(mask, None) is mask
+
+
+def test_guided_filter_moves_the_mask_edge_onto_the_frame_edge():
+    frame = np.zeros((80, 120, 3), np.uint8)
+    frame[:, 60:] = 255                                    # the true edge: between columns 59 and 60
+    blurry = postprocess.upsample_mask((np.arange(15) >= 8).astype(np.float32)[None].repeat(10, 0),
+                                       120, 80)            # a low-resolution mask, edge a bit off
+    refined = postprocess.guided_filter(frame, blurry, radius=4, eps=1e-3)
+    assert refined.shape == (80, 120) and refined.dtype == np.float32
+    step = np.diff(refined[40])
+    assert step.argmax() == 59 and np.diff(blurry[40]).argmax() != 59
+    assert step[59] > 2 * np.diff(blurry[40]).max()
