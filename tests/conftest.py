@@ -3,3 +3,41 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# --- runtime / CLI: tiny TFLite models exported once per session ------------------------------
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_tflite(tmp_path_factory):
+    """`tiny_tflite(channels=4, mode="float32")` -> path of a tiny exported hourglass (64x64).
+
+    Modes: float32, float16, int8 (int8 input/output tensors). Each variant is exported once.
+    """
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("tiny_tflite")
+    cache = {}
+
+    def make(channels=4, mode="float32"):
+        if (channels, mode) not in cache:
+            from bgseg.export import QuantizationConfig, export_tflite
+            from bgseg.models import build_model
+
+            import keras
+
+            keras.utils.set_random_seed(channels)
+            model = build_model("hourglass", input_shape=(64, 64, channels),
+                                encoder_filters=(8, 16, 16, 32), decoder_filters=8, head_layers=2,
+                                head_growth=4)
+            config = {"float32": QuantizationConfig.float32(),
+                      "float16": QuantizationConfig.float16(),
+                      "int8": QuantizationConfig.int8(io_type="int8", representative_samples=4)}[mode]
+            data = np.random.default_rng(0).random((4, 64, 64, channels), np.float32)
+            path = folder / f"tiny{channels}_{mode}.tflite"
+            export_tflite(model, path, config, representative_data=data if mode == "int8" else None)
+            cache[channels, mode] = path
+        return cache[channels, mode]
+
+    return make

@@ -1,0 +1,113 @@
+"""`bgseg video` and `bgseg webcam` end to end on tiny generated videos."""
+
+import cv2
+import numpy as np
+import pytest
+
+from bgseg import io
+from bgseg.cli import main
+from bgseg.commands import webcam
+
+
+@pytest.fixture(scope="module")
+def model(tiny_tflite):
+    return str(tiny_tflite(4, "float32"))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("video") / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (80, 48))
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        writer.write(rng.integers(0, 256, (48, 80, 3), np.uint8))
+    writer.release()
+    return path
+
+
+def _props(path):
+    capture = cv2.VideoCapture(str(path))
+    props = (capture.get(cv2.CAP_PROP_FPS), int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+             int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    capture.release()
+    return (*props, frames)
+
+
+@pytest.mark.parametrize("suffix,option", [(".mp4", ["--blur", "4"]), (".avi", ["--mask-only"]),
+                                           (".mp4", ["--smooth", "--no-refine"])])
+def test_video_keeps_fps_size_and_frames(tmp_path, model, clip, capsys, suffix, option):
+    out = tmp_path / f"out{suffix}"
+    assert main(["video", str(clip), "-o", str(out), "--model", model, *option]) == 0
+    assert _props(out) == (12.0, 80, 48, 8)
+    err = capsys.readouterr().err
+    assert "8 frames written" in err
+    if not io.ffmpeg_available():
+        assert "no audio in the output" in err and "ffmpeg" in err
+
+
+def test_video_background_and_max_frames(tmp_path, model, clip):
+    out = tmp_path / "out.mp4"
+    assert main(["video", str(clip), "-o", str(out), "--model", model, "--background", str(clip),
+                 "--max-frames", "3"]) == 0
+    assert _props(out)[1:] == (80, 48, 3)
+
+
+def test_video_bad_inputs(tmp_path, model, clip, capsys):
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")
+    out = tmp_path / "out.mp4"
+    assert main(["video", str(fake), "-o", str(out), "--model", model]) == 1
+    assert f"{fake}: the video will not open" in capsys.readouterr().err
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    assert main(["video", str(tmp_path / "empty.mp4"), "-o", str(out), "--model", model]) == 1
+    assert "empty file" in capsys.readouterr().err
+    assert main(["video", str(clip), "-o", str(clip), "--model", model, "--overwrite"]) == 1
+    assert "same file as the input" in capsys.readouterr().err
+    assert main(["video", str(clip), "-o", str(out), "--model", model, "--alpha"]) == 2
+    assert "transparency" in capsys.readouterr().err
+    assert main(["video", str(clip), "-o", str(tmp_path / "out.gif"), "--model", model]) == 2
+    assert "unknown video format" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.glob(".*")) == []
+
+
+def test_failure_midway_leaves_no_output(tmp_path, model, clip, monkeypatch):
+    from bgseg.runtime import VideoSegmenter
+
+    calls = []
+    original = VideoSegmenter.segment
+
+    def failing(self, frame):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("simulated crash")
+        return original(self, frame)
+
+    monkeypatch.setattr(VideoSegmenter, "segment", failing)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(RuntimeError, match="simulated"):
+        main(["video", str(clip), "-o", str(out), "--model", model])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_webcam_writes_a_file_from_a_stream(tmp_path, model, clip, capsys):
+    out = tmp_path / "cam.avi"
+    assert main(["webcam", "--camera", str(clip), "-o", str(out), "--max-frames", "5",
+                 "--model", model, "--no-preview", "--background", "white"]) == 0
+    assert _props(out)[1:] == (80, 48, 5)
+    assert "5 frames to" in capsys.readouterr().err
+
+
+def test_webcam_without_gui_asks_for_a_file(model, clip, capsys, monkeypatch):
+    monkeypatch.setattr(webcam, "has_gui", lambda: False)
+    assert main(["webcam", "--camera", str(clip), "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert "no preview window" in err and "-o FILE" in err
+
+
+def test_webcam_camera_that_will_not_open(tmp_path, model, capsys):
+    assert main(["webcam", "--camera", str(tmp_path / "none.mp4"), "-o", str(tmp_path / "o.avi"),
+                 "--model", model]) == 1
+    assert "none.mp4: no such file" in capsys.readouterr().err
