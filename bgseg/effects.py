@@ -50,12 +50,11 @@ def cover(image, width, height):
 
 
 def composite(frame, mask, background):
-    """`frame * mask + background * (1 - mask)` in float; background same size as frame."""
-    m = mask[..., None].astype(np.float32)
-    fg = frame.astype(np.float32)
-    out = background.astype(np.float32)
-    out += (fg - out) * m
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    """`frame * mask + background * (1 - mask)`, computed per pixel in float (cv2.blendLinear)."""
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    if background.dtype != np.uint8:
+        background = np.clip(background + 0.5, 0, 255).astype(np.uint8)
+    return cv2.blendLinear(frame, background, mask, 1.0 - mask)
 
 
 def blur_background(frame, mask, radius):
@@ -80,7 +79,8 @@ def blur_background(frame, mask, radius):
     plain = cv2.GaussianBlur(small_frame, (0, 0), sigma)
     # where there is almost no background nearby (deep inside the person) use a plain blur
     background = np.where(norm > 1e-3, blurred / np.maximum(norm, 1e-3), plain)
-    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+    background = cv2.resize(background.astype(np.float32), (width, height),
+                            interpolation=cv2.INTER_LINEAR)
     return composite(frame, mask, background)
 
 

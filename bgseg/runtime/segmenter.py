@@ -54,7 +54,7 @@ class Segmenter:
     def _infer(self, image, prior):
         """Resize, normalise, attach the prior, run: returns the model-resolution mask."""
         start = time.perf_counter()
-        small = postprocess.resize_input(image, self.model.width, self.model.height)
+        small = postprocess.shrink(image, self.model.width, self.model.height)
         np.multiply(small, np.float32(1 / 255.0), out=self._input[..., :3], casting="unsafe")
         if self.model.is_video:
             self._input[..., 3] = 0.0 if prior is None else prior
@@ -70,9 +70,10 @@ class Segmenter:
     def _finish(self, image, mask):
         """Upsample to the image size, optionally refine; closes the timing of the call."""
         height, width = image.shape[:2]
-        full = postprocess.upsample_mask(mask, width, height)
         if self.refine:
-            full = postprocess.guided_filter(image, full, self.refine_radius, self.refine_eps)
+            full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps)
+        else:
+            full = postprocess.upsample_mask(mask, width, height)
         self.timings["post"] = time.perf_counter() - self.timings["post"]
         return full
 

@@ -1,0 +1,111 @@
+"""Per-frame latency of the bgseg runtime, split into pre-processing, invoke and post-processing.
+
+    python benchmarks/runtime_latency.py --model bgseg/assets/default_video.tflite --threads 2
+
+Runs `VideoSegmenter` (mask feedback) on a video file (`--video`, looped) or on synthetic frames of
+`--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of the
+effect (`--effect`, composited at full resolution) and of the whole frame, plus end-to-end frames/s.
+No TensorFlow is imported.
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+from bgseg import io  # noqa: E402
+from bgseg.effects import Effect  # noqa: E402
+from bgseg.runtime import VideoSegmenter  # noqa: E402
+
+
+def _frames(args):
+    if args.video:
+        reader = io.VideoReader(args.video)
+        frames = [f for _, f in zip(range(args.frames), reader)]
+        reader.close()
+        if not frames:
+            raise SystemExit(f"{args.video}: no readable frame")
+        return frames
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (height, width, 3), np.uint8)
+    return [np.roll(base, 7 * i, axis=1) for i in range(8)]
+
+
+def _effect(spec):
+    if spec == "none":
+        return None
+    if spec == "blur":
+        return Effect(blur=15)
+    if spec == "alpha":
+        return Effect(alpha=True)
+    return Effect(background=spec)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="default", help=".tflite path or shipped name")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--video", help="a video file (default: synthetic frames)")
+    parser.add_argument("--size", default="1280x720", help="synthetic frame size WxH")
+    parser.add_argument("--frames", type=int, default=200, help="timed frames")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--smooth", type=float, default=0.0, help="temporal smoothing ratio")
+    parser.add_argument("--effect", default="green",
+                        help="none, blur, alpha or a --background value (default: green)")
+    parser.add_argument("--json", help="also write the numbers to this JSON file")
+    args = parser.parse_args(argv)
+
+    frames = _frames(args)
+    segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
+                               smoothing=args.smooth)
+    effect = _effect(args.effect)
+    rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": []}
+    start_all = None
+    for i in range(args.warmup + args.frames):
+        if i == args.warmup:
+            start_all = time.perf_counter()
+        frame = frames[i % len(frames)]
+        start = time.perf_counter()
+        mask = segmenter.segment(frame)
+        effect_start = time.perf_counter()
+        if effect is not None:
+            effect(frame, mask)
+        end = time.perf_counter()
+        if i >= args.warmup:
+            for key in ("pre", "invoke", "post"):
+                rows[key].append(segmenter.timings[key])
+            rows["effect"].append(end - effect_start)
+            rows["total"].append(end - start)
+    fps = args.frames / (time.perf_counter() - start_all)
+
+    height, width = frames[0].shape[:2]
+    stats = {key: {"median_ms": 1e3 * float(np.median(v)), "p90_ms": 1e3 * float(np.percentile(v, 90))}
+             for key, v in rows.items()}
+    model = segmenter.model
+    print(f"model {model.path} [1,{model.height},{model.width},{model.channels}] "
+          f"{model.input_dtype}; frames {width}x{height} "
+          f"({'video ' + args.video if args.video else 'synthetic'}); threads {args.threads}; "
+          f"refine {args.refine}; smooth {args.smooth}; effect {args.effect}; "
+          f"{args.frames} frames after {args.warmup} warm-up; {platform.processor() or platform.machine()}")
+    print("| stage | median ms | p90 ms |\n|---|---|---|")
+    for key, value in stats.items():
+        print(f"| {key} | {value['median_ms']:.2f} | {value['p90_ms']:.2f} |")
+    print(f"end-to-end: {fps:.1f} frames/s")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"args": vars(args), "stages": stats, "fps": fps}, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
