@@ -55,7 +55,7 @@ def _box(x, radius):
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def guided_filter(guide, mask, radius=4, eps=1e-3, work_size=360):
+def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=360):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
 
     The fast guided filter (He et al.): the linear coefficients mapping the frame's grayscale to the

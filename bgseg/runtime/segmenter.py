@@ -35,8 +35,8 @@ class Segmenter:
     pre-processing, invoke and post-processing seconds.
     """
 
-    def __init__(self, model="default", threads=None, refine=True, refine_radius=4,
-                 refine_eps=1e-3):
+    def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
+                 refine_eps=1e-4):
         self.model = model if isinstance(model, TFLiteModel) else TFLiteModel(
             resolve_model(model), threads=threads)
         self.refine = refine
@@ -111,8 +111,8 @@ class VideoSegmenter(Segmenter):
             previous output (see `postprocess.smooth_temporal`).
     """
 
-    def __init__(self, model="default", threads=None, refine=True, refine_radius=4,
-                 refine_eps=1e-3, smoothing=0.0):
+    def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
+                 refine_eps=1e-4, smoothing=0.0):
         super().__init__(model, threads, refine, refine_radius, refine_eps)
         if not 0.0 <= smoothing <= 1.0:
             raise ValueError(f"smoothing must be in [0, 1], got {smoothing}")
