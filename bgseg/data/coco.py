@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -123,8 +124,10 @@ def rasterize(anns, height, width):
     from pycocotools import mask as coco_mask
 
     out = np.zeros((height, width), np.uint8)
-    for ann in anns:
-        out |= _annotation_mask(coco_mask, ann, height, width)
+    with warnings.catch_warnings():  # pycocotools 2.0.11 + numpy 2: a harmless copy= deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for ann in anns:
+            out |= _annotation_mask(coco_mask, ann, height, width)
     return out
 
 

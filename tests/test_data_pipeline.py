@@ -1,0 +1,140 @@
+"""Augmentation (previous-mask synthesis, geometry, compositing) and the tf.data pipeline."""
+
+import numpy as np
+import pytest
+
+from bgseg.data import augment as aug
+from bgseg.data.augment import AugmentConfig
+from bgseg.data.pipeline import Sampler, train_dataset
+from bgseg.data.sources import Sample
+
+
+def _blob_mask(hw=(128, 128)):
+    mask = np.zeros(hw, np.float32)
+    mask[32:96, 40:80] = 1.0
+    return mask
+
+
+def _iou(a, b):
+    a, b = a > 0.5, b > 0.5
+    return (a & b).sum() / max((a | b).sum(), 1)
+
+
+def test_prev_mask_empty():
+    mask = _blob_mask()
+    image = np.random.default_rng(0).random((128, 128, 3), np.float32)
+    out_image, out_mask, prev = aug.synth_prev_mask(np.random.default_rng(0), "empty", image, mask)
+    assert not prev.any() and out_mask is mask and out_image is image
+
+
+def test_prev_mask_small_follows_large_discards():
+    mask = _blob_mask()
+    image = np.zeros((128, 128, 3), np.float32)
+    small = [_iou(aug.synth_prev_mask(np.random.default_rng(s), "small", image, mask)[2], mask)
+             for s in range(20)]
+    large = [_iou(aug.synth_prev_mask(np.random.default_rng(s), "large", image, mask)[2], mask)
+             for s in range(20)]
+    assert min(small) > 0.5 and np.mean(small) > 0.7
+    assert np.mean(large) < np.mean(small) - 0.2
+
+
+def test_prev_mask_tps_warps_image_and_mask_together():
+    mask = _blob_mask()
+    image = np.repeat(mask[..., None], 3, axis=-1)  # the image is the mask: alignment is visible
+    moved = []
+    for s in range(5):
+        out_image, out_mask, prev = aug.synth_prev_mask(np.random.default_rng(s), "tps", image, mask)
+        np.testing.assert_allclose(out_image[..., 0], out_mask, atol=1e-5)
+        assert _iou(prev, mask) > 0.8          # the prior is the (softened) unwarped mask
+        moved.append(_iou(out_mask, mask))
+    assert min(moved) < 0.97                   # the frame itself moved
+
+
+def test_unknown_mode_and_bad_config():
+    with pytest.raises(ValueError, match="unknown previous-mask mode"):
+        aug.synth_prev_mask(np.random.default_rng(0), "spin", np.zeros((8, 8, 3)), np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="prev_mask"):
+        AugmentConfig(prev_mask={"spin": 1.0})
+    with pytest.raises(ValueError, match="backgrounds"):
+        AugmentConfig(background_prob=0.5)
+
+
+def test_composite_uses_background_outside_the_person():
+    mask = _blob_mask()
+    out = aug.composite(np.ones((128, 128, 3), np.float32), mask, np.zeros((128, 128, 3), np.float32))
+    assert out[60, 60].min() == 1.0 and out[2, 2].max() == 0.0
+
+
+class _Source:
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __len__(self):
+        return len(self.samples)
+
+
+class _Backgrounds:
+    def __len__(self):
+        return 2
+
+    def get(self, index):
+        return np.full((40, 40, 3), 60 * index, np.uint8)
+
+
+def _self_image_sample(key, h=90, w=70, prev=False):
+    """A sample whose image equals its mask, so any misalignment shows in the output."""
+    mask = np.zeros((h, w), np.uint8)
+    mask[20:70, 15:50] = 255
+    prev_mask = np.roll(mask, 5, axis=1) if prev else None
+    return Sample(key, np.repeat(mask[..., None], 3, axis=-1), mask, prev_mask, (32.0, 45.0))
+
+
+def _sampler(channels=4, **config):
+    sources = [_Source([_self_image_sample("a"), _self_image_sample("b", 60, 120)]),
+               _Source([_self_image_sample("clip", prev=True)])]
+    cfg = AugmentConfig(photometric=False, **config)
+    return Sampler(sources, [1, 1], (32, 32), channels, cfg, _Backgrounds(), seed=3)
+
+
+def test_sampler_geometry_keeps_image_mask_aligned():
+    sampler = _sampler(prev_mask={"empty": 1.0}, video_prev_prob=0.0)
+    for i in range(30):
+        x, y = sampler.train_sample(i)
+        assert x.shape == (32, 32, 4) and y.shape == (32, 32, 1)
+        assert not x[..., 3].any()
+        np.testing.assert_allclose(x[..., 0], y[..., 0], atol=1 / 255 + 1e-6)
+
+
+def test_sampler_video_prev_mask_follows_geometry():
+    sampler = _sampler(video_prev_prob=1.0, video_perturb=0.0)
+    clip = sampler.sources[1]
+    for i in range(10):
+        x, y = sampler._make(np.random.default_rng(i), clip.samples[0], train=True)
+        assert 0.3 < _iou(x[..., 3], y[..., 0]) < 1.0  # the prev mask is the shifted one, warped
+
+
+def test_sampler_is_deterministic_and_channels():
+    sampler = _sampler(background_prob=0.5, backgrounds=("unused",))
+    for i in (0, 7):
+        a, b = sampler.train_sample(i), sampler.train_sample(i)
+        np.testing.assert_array_equal(a[0], b[0])
+        assert 0 <= a[0].min() and a[0].max() <= 1
+    x, _ = _sampler(channels=3).train_sample(0)
+    assert x.shape == (32, 32, 3)
+
+
+def test_validation_arrays_are_fixed():
+    sampler = _sampler()
+    x1, y1 = sampler.validation_arrays(3)
+    x2, _ = sampler.validation_arrays(3)
+    assert x1.shape == (3, 32, 32, 4) and y1.shape == (3, 32, 32, 1)
+    np.testing.assert_array_equal(x1, x2)
+
+
+def test_train_dataset_batches_and_resume_offset():
+    sampler = _sampler()
+    ds = train_dataset(sampler, batch_size=4, start=8)
+    x, y = next(iter(ds))
+    assert x.shape == (4, 32, 32, 4) and y.shape == (4, 32, 32, 1)
+    np.testing.assert_allclose(x[0].numpy(), sampler.train_sample(8)[0])
+    np.testing.assert_allclose(x[3].numpy(), sampler.train_sample(11)[0])

@@ -1,0 +1,119 @@
+"""Recipes, the run directory, and a tiny end-to-end fit + resume on generated folder data."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from bgseg.training.config import load_recipe
+from bgseg.training.trainer import RunDirError, prepare_run_dir
+
+TINY_MODEL = {"input_shape": [32, 32, 4], "encoder_filters": [8, 16, 16, 32], "decoder_filters": 8,
+              "head_layers": 2, "head_growth": 4}
+
+
+def _folder_dataset(root, n=40):
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        image = rng.integers(0, 80, (48, 40, 3), dtype=np.uint8)
+        mask = np.zeros((48, 40), np.uint8)
+        cx, cy = rng.integers(10, 30), rng.integers(10, 38)
+        cv2.circle(mask, (int(cx), int(cy)), 9, 255, -1)
+        image[mask > 0] = (200, 150, 120)
+        cv2.imwrite(str(root / "images" / f"{i:03d}.jpg"), image)
+        cv2.imwrite(str(root / "masks" / f"{i:03d}.png"), mask)
+    return root
+
+
+def _recipe_file(path, data, **fields):
+    recipe = {"name": "tiny", "model": "hourglass_256", "model_kwargs": TINY_MODEL, "epochs": 2,
+              "images_per_epoch": 16, "batch_size": 8, "val_images": 6, "plot_images": 2,
+              "sources": [{"type": "folder", "path": str(data), "weight": 1}], **fields}
+    path.write_text(json.dumps(recipe))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A 2-epoch run of a tiny model; returns (recipe path, run dir)."""
+    from bgseg.training.trainer import train
+
+    root = tmp_path_factory.mktemp("train")
+    recipe_path = _recipe_file(root / "tiny.json", _folder_dataset(root / "data"))
+    run_dir = root / "run"
+    train(load_recipe(recipe_path), output=run_dir, verbose=0)
+    return recipe_path, run_dir
+
+
+def test_fit_writes_checkpoints_logs_and_plots(tiny_run):
+    _, run_dir = tiny_run
+    for name in ("best.keras", "last.keras", "state.json", "log.csv", "plots/loss.png",
+                 "plots/epoch_001.png", "plots/epoch_002.png"):
+        assert (run_dir / name).is_file(), name
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["epoch"] == 2 and state["finished"] and state["best"] is not None
+    rows = (run_dir / "log.csv").read_text().splitlines()
+    assert len(rows) == 3 and "val_IOU_calc_loss" in rows[0]
+    grid = cv2.imread(str(run_dir / "plots" / "epoch_002.png"))
+    assert grid.shape[1] == 4 * 32  # input | prev mask | truth | prediction
+
+
+def test_resume_continues_from_last_epoch(tiny_run):
+    import keras
+
+    from bgseg.training.trainer import train
+
+    recipe_path, run_dir = tiny_run
+    before = keras.models.load_model(run_dir / "last.keras")
+    steps_before = int(before.optimizer.iterations.numpy())
+    train(load_recipe(recipe_path, epochs=3), output=run_dir, verbose=0)
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["epoch"] == 3 and len(state["epoch_seconds"]) == 3
+    rows = (run_dir / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2"]
+    after = keras.models.load_model(run_dir / "last.keras")
+    assert int(after.optimizer.iterations.numpy()) == steps_before + 2  # optimizer state carried on
+
+
+def test_other_recipe_refused_unless_overwrite(tiny_run, tmp_path):
+    recipe_path, run_dir = tiny_run
+    other = load_recipe(recipe_path, lr=0.5)
+    with pytest.raises(RunDirError, match="different recipe"):
+        prepare_run_dir(run_dir, other)
+    same = load_recipe(recipe_path, epochs=3)
+    assert prepare_run_dir(run_dir, same)["epoch"] >= 2
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirError, match="not a bgseg run"):
+        prepare_run_dir(tmp_path, same)
+
+
+def test_recipe_validation(tmp_path):
+    with pytest.raises(ValueError, match="unknown recipe field"):
+        load_recipe(_recipe_file(tmp_path / "a.json", tmp_path, lerning_rate=1))
+    with pytest.raises(ValueError, match="loss"):
+        load_recipe(_recipe_file(tmp_path / "b.json", tmp_path, loss="dice"))
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        load_recipe(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize("name", ["default_video", "default_image", "coco_person"])
+def test_shipped_recipes_parse(name):
+    from pathlib import Path
+
+    recipe = load_recipe(Path(__file__).resolve().parents[1] / "training" / f"{name}.json")
+    assert recipe.steps_per_epoch == recipe.images_per_epoch // recipe.batch_size
+    assert recipe.sources
+
+
+def test_cli_reports_bad_recipe(tmp_path, capsys):
+    import argparse
+
+    from bgseg.commands import train
+
+    parser = argparse.ArgumentParser()
+    train.add_arguments(parser)
+    assert train.run(parser.parse_args(["--config", str(tmp_path / "missing.json")])) == 2
+    assert "missing.json" in capsys.readouterr().err
