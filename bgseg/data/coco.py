@@ -216,3 +216,24 @@ def filter_coco(root, params=None, cache_root=None):
                                "items": [dataclasses.asdict(it) for it in kept]}, indent=1))
     os.replace(tmp, index_path)
     return CocoPersons(kept, counts, cache_dir)
+
+
+def main(argv=None):
+    """`python -m bgseg.data.coco ROOT [--max-people N ...]`: run the filter and print its report."""
+    import argparse
+
+    defaults = CocoFilter()
+    parser = argparse.ArgumentParser(prog="python -m bgseg.data.coco", description=main.__doc__)
+    parser.add_argument("root", help="COCO folder (annotations/ + image folders)")
+    for field in dataclasses.fields(CocoFilter):
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(getattr(defaults, field.name)),
+                            default=getattr(defaults, field.name))
+    parser.add_argument("--cache-dir", help="mask cache (default $BGSEG_CACHE or ~/.cache/bgseg)")
+    args = parser.parse_args(argv)
+    params = CocoFilter(**{f.name: getattr(args, f.name) for f in dataclasses.fields(CocoFilter)})
+    print(filter_coco(args.root, params, args.cache_dir).report())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
