@@ -4,9 +4,11 @@ reports nothing, so bgseg checks the flatbuffer itself; no TensorFlow import).
 
 Rules: every op is on the GPU delegate's allowlist and its options pass the per-op rules (fused
 activations, strides/filters, depthwise multiplier, RESIZE_* corner flags, CONCATENATION axis,
-ADD/SUB/MUL/DIV broadcasting, ...); shapes are static (no -1 in any `shape_signature`, batch 1);
-model input and output are float (integer I/O keeps QUANTIZE/DEQUANTIZE on the CPU). Quantized ops
-are fine: the delegate runs them on dequantized weights.
+ADD/SUB/MUL/DIV broadcasting, ...); shapes are static (no -1 in any `shape_signature`, batch 1).
+The OpenGL ES delegate (the one MediaPipe uses) computes in float: quantized *weights* are fine
+(float16 or int8 constants behind DEQUANTIZE, dynamic-range files), but full-integer files (int8
+activations, QUANTIZE ops, integer I/O) run entirely on the CPU. Those are reported in `cpu_only`,
+not as `problems`: an int8 file is a CPU/NNAPI file by design.
 
     python -m bgseg.export.gpu_check model.tflite [...]
 """
@@ -23,6 +25,7 @@ from bgseg.export import flatbuffer
 OP = schema.BuiltinOperator
 ACT = schema.ActivationFunctionType
 FLOAT_TYPES = (schema.TensorType.FLOAT32, schema.TensorType.FLOAT16)
+INTEGER_TYPES = (schema.TensorType.INT8, schema.TensorType.UINT8, schema.TensorType.INT16)
 
 # Ops the GPU delegate (OpenGL ES / OpenCL) runs, from gpu_compatibility.cc and the delegate's
 # model builder. Anything else falls back to the CPU.
@@ -46,22 +49,29 @@ class GpuCompatibilityError(RuntimeError):
 
 @dataclasses.dataclass
 class GpuReport:
-    """Result of `check_model`: `problems` make it fail; `notes` are expected deviations."""
+    """Result of `check_model`. `ok`: the whole graph runs on the GPU delegate. `problems`: ops,
+    options or shapes the delegate rejects. `cpu_only`: integer (int8) computation, which the
+    OpenGL delegate leaves to the CPU; expected for int8/qat files."""
 
     problems: list
-    notes: list
+    cpu_only: list
     op_counts: dict
 
     @property
     def ok(self):
-        return not self.problems
+        return not self.problems and not self.cpu_only
 
     def summary(self):
         ops = ", ".join(f"{name} x{n}" for name, n in sorted(self.op_counts.items()))
-        head = "passed" if self.ok else f"FAILED ({len(self.problems)} problems)"
+        if self.problems:
+            head = f"FAILED ({len(self.problems)} problems)"
+        elif self.cpu_only:
+            head = "CPU/NNAPI file (integer ops; the GPU delegate runs the float/float16 files)"
+        else:
+            head = "passed"
         lines = [f"{head}; ops: {ops}"]
         lines += [f"  problem: {p}" for p in self.problems]
-        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  cpu-only: {n}" for n in self.cpu_only]
         return "\n".join(lines)
 
 
@@ -147,16 +157,12 @@ def _op_rules(model, graph, op, code):
         yield "ellipsis_mask / new_axis_mask are not supported"
 
 
-def check_model(data, require_float_io=True):
-    """Check `.tflite` bytes (or a `schema.ModelT`) against the GPU-delegate rules -> `GpuReport`.
-
-    With `require_float_io=False` integer model I/O is a note instead of a problem (a CPU/NNAPI file
-    asked for on purpose).
-    """
+def check_model(data):
+    """Check `.tflite` bytes (or a `schema.ModelT`) against the GPU-delegate rules -> `GpuReport`."""
     model = data if isinstance(data, schema.ModelT) else flatbuffer.read_model(data)
     names = flatbuffer.opcode_names()
-    problems, notes = [], []
-    counts = collections.Counter()
+    problems, cpu_only = [], []
+    counts, integer_ops = collections.Counter(), collections.Counter()
     if len(model.subgraphs) != 1:
         problems.append(f"{len(model.subgraphs)} subgraphs (control flow); the GPU delegate needs one")
     graph = model.subgraphs[0]
@@ -165,9 +171,8 @@ def check_model(data, require_float_io=True):
             tensor = graph.tensors[index]
             dims = _dims(tensor)
             if tensor.type not in FLOAT_TYPES:
-                message = (f"model {role} '{flatbuffer.tensor_name(tensor)}' is "
-                           f"{_type_name(tensor.type)}, the GPU delegate needs float I/O")
-                (problems if require_float_io else notes).append(message)
+                cpu_only.append(f"model {role} '{flatbuffer.tensor_name(tensor)}' is "
+                                f"{_type_name(tensor.type)}, the GPU delegate needs float I/O")
             if dims and dims[0] != 1:
                 problems.append(f"model {role} batch is {dims[0]}, must be 1")
     for sub in model.subgraphs:
@@ -189,16 +194,29 @@ def check_model(data, require_float_io=True):
             continue
         for message in _op_rules(model, graph, op, code):
             problems.append(f"op #{index} {name}: {message}")
-    return GpuReport(problems=problems, notes=notes, op_counts=dict(counts))
+        if _integer_compute(model, graph, op, code):
+            integer_ops[name] += 1
+    if integer_ops:
+        ops = ", ".join(f"{name} x{n}" for name, n in sorted(integer_ops.items()))
+        cpu_only.append(f"integer activations / quantize ops ({ops})")
+    return GpuReport(problems=problems, cpu_only=cpu_only, op_counts=dict(counts))
+
+
+def _integer_compute(model, graph, op, code):
+    """True when `op` computes on integer activations (constants such as int8 weights are fine)."""
+    if code == OP.QUANTIZE:
+        return True
+    tensors = [graph.tensors[i] for i in list(op.inputs) + list(op.outputs) if i >= 0]
+    return any(t.type in INTEGER_TYPES and not _is_const(model, t) for t in tensors)
 
 
 def _type_name(value):
     return {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}.get(value, value)
 
 
-def check_file(path, require_float_io=True):
+def check_file(path):
     """`check_model` on a `.tflite` file."""
-    return check_model(pathlib.Path(path).read_bytes(), require_float_io=require_float_io)
+    return check_model(pathlib.Path(path).read_bytes())
 
 
 def main(argv=None):
@@ -209,7 +227,7 @@ def main(argv=None):
     failed = 0
     for path in paths:
         report = check_file(path)
-        failed += not report.ok
+        failed += bool(report.problems)
         print(f"{path}: {report.summary()}")
     return 1 if failed else 0
 

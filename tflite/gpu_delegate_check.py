@@ -1,0 +1,241 @@
+"""Run bgseg `.tflite` files on the real TFLite GPU delegate (OpenGL ES) through MediaPipe Tasks.
+
+On a machine without a GPU, Mesa's llvmpipe provides OpenGL ES 3.2 in software (EGL surfaceless), so
+the delegate really compiles and runs every op as GL compute shaders. Runs in the MediaPipe virtual
+environment (`tflite/setup_mediapipe_venv.sh`; mediapipe pins numpy 1.26, which clashes with bgseg):
+
+    .venv-mediapipe/bin/python tflite/gpu_delegate_check.py tflite/*.tflite
+    .venv-mediapipe/bin/python tflite/gpu_delegate_check.py bad.tflite --expect-failure
+
+Each model runs in a fresh subprocess per delegate: an `ImageSegmenter` (the file needs bgseg's
+segmenter metadata) in IMAGE mode, and for 4-channel models also in VIDEO mode, each frame an RGBA
+image whose alpha is the previous mask. A model passes when the GPU run's log has `Created
+TensorFlow Lite delegate for GPU` and the expected renderer (`llvmpipe`), none of the fallback
+messages (`not supported by GPU delegate`, `Restored original execution plan`, `will run on the
+CPU`), the masks are not all zero (some unsupported ops exit 0 with an empty mask), and they match
+the CPU delegate's masks and the ai-edge-litert interpreter's output on the very same input tensors
+(`--reference-python`, bgseg's main environment) within the tolerance. Exit status 0 when every
+model meets the expectation (pass, or fail with `--expect-failure`).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+REQUIRED_LOG = ("Created TensorFlow Lite delegate for GPU",)
+FORBIDDEN_LOG = ("not supported by GPU delegate", "Restored original execution plan",
+                 "will run on the CPU")
+VIDEO_FRAMES = 3
+
+# Computes the interpreter reference in bgseg's main environment (ai-edge-litert, numpy 2).
+REFERENCE_CODE = """
+import sys, numpy as np
+from ai_edge_litert.interpreter import Interpreter
+frames = np.load(sys.argv[2])["frames"]
+it = Interpreter(model_path=sys.argv[1]); it.allocate_tensors()
+i, o = it.get_input_details()[0], it.get_output_details()[0]
+out = []
+for f in frames:
+    x = f[None, ..., :i["shape"][3]].astype(np.float32) / 255.0
+    if i["dtype"] != np.float32:
+        s, z = i["quantization"]; q = np.iinfo(i["dtype"])
+        x = np.clip(np.round(x / s + z), q.min, q.max).astype(i["dtype"])
+    it.set_tensor(i["index"], x); it.invoke(); y = it.get_tensor(o["index"])
+    if o["dtype"] != np.float32:
+        s, z = o["quantization"]; y = (y.astype(np.float32) - z) * s
+    out.append(y[0, ..., 0])
+np.save(sys.argv[3], np.stack(out))
+"""
+
+
+def model_info(path):
+    """(H, W, C) of the model input and whether it holds quantized (int8/uint8) tensors."""
+    from mediapipe.tasks.metadata import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(bytearray(pathlib.Path(path).read_bytes()), 0)
+    graph = model.Subgraphs(0)
+    shape = graph.Tensors(graph.Inputs(0)).ShapeAsNumpy()
+    quantized = any(graph.Tensors(i).Type() in (schema.TensorType.INT8, schema.TensorType.UINT8)
+                    for i in range(graph.TensorsLength()))
+    return tuple(int(d) for d in shape[1:]), quantized
+
+
+def test_image(height, width, image_path=None):
+    """An RGB uint8 frame at model resolution: a photo if given, else a bright ellipse on a ramp."""
+    if image_path:
+        import cv2
+
+        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SystemExit(f"cannot read image {image_path}")
+        return cv2.cvtColor(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA),
+                            cv2.COLOR_BGR2RGB)
+    yy, xx = np.mgrid[:height, :width]
+    image = np.stack([xx / width, yy / height, 0.5 * (xx + yy) / (width + height)], -1) * 120
+    inside = ((yy - height / 2) / (0.35 * height)) ** 2 + ((xx - width / 2) / (0.2 * width)) ** 2 < 1
+    image[inside] += 120
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def worker(model_path, delegate, out_path, image_path):
+    """Run in a fresh process: segment with one delegate, save the exact input frames and masks."""
+    import mediapipe as mp
+    from mediapipe.tasks import python as mp_tasks
+    from mediapipe.tasks.python import vision
+
+    (height, width, channels), _ = model_info(model_path)
+    base = mp_tasks.BaseOptions(model_asset_path=str(model_path),
+                                delegate=getattr(mp_tasks.BaseOptions.Delegate, delegate.upper()))
+    rgb = test_image(height, width, image_path)
+    frames, masks = [], []
+
+    def run(segmenter, frame, timestamp=None):
+        fmt = mp.ImageFormat.SRGBA if frame.shape[-1] == 4 else mp.ImageFormat.SRGB
+        image = mp.Image(image_format=fmt, data=np.ascontiguousarray(frame))
+        result = (segmenter.segment(image) if timestamp is None
+                  else segmenter.segment_for_video(image, timestamp))
+        mask = np.array(result.confidence_masks[0].numpy_view(), np.float32).reshape(height, width)
+        frames.append(frame)
+        masks.append(mask)
+        return mask
+
+    def make(mode):
+        return vision.ImageSegmenter.create_from_options(vision.ImageSegmenterOptions(
+            base_options=base, running_mode=mode, output_confidence_masks=True,
+            output_category_mask=False))
+
+    first = rgb if channels == 3 else np.dstack([rgb, np.zeros_like(rgb[..., 0])])
+    with make(vision.RunningMode.IMAGE) as segmenter:
+        run(segmenter, first)
+    if channels == 4:
+        with make(vision.RunningMode.VIDEO) as segmenter:
+            mask = np.zeros((height, width), np.float32)
+            for t in range(VIDEO_FRAMES):
+                alpha = np.clip(np.round(mask * 255), 0, 255).astype(np.uint8)
+                mask = run(segmenter, np.dstack([np.roll(rgb, 2 * t, axis=1), alpha]), t * 33)
+    np.savez(out_path, frames=np.stack(frames), masks=np.stack(masks))
+    print(f"masks: {len(masks)} x {height}x{width}, range [{min(m.min() for m in masks):.4f}, "
+          f"{max(m.max() for m in masks):.4f}]")
+
+
+def _run_worker(model, delegate, out_path, image):
+    env = {**os.environ, "EGL_PLATFORM": "surfaceless"}
+    command = [sys.executable, __file__, "--worker", delegate, str(model), str(out_path)]
+    if image:
+        command += ["--image", str(image)]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _reference(python, model, frames_path, out_path):
+    proc = subprocess.run([python, "-c", REFERENCE_CODE, str(model), str(frames_path), str(out_path)],
+                          capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"})
+    if proc.returncode:
+        return None, proc.stderr.strip().splitlines()[-1:] or ["reference failed"]
+    return np.load(out_path), []
+
+
+def check_model(model, args, workdir):
+    """Return a dict report for one model; `passed` is the verdict."""
+    (height, width, channels), quantized = model_info(model)
+    tolerance = args.tolerance or (0.15 if quantized else 0.02)
+    report = {"model": str(model), "input": [1, height, width, channels], "tolerance": tolerance,
+              "problems": []}
+    problems = report["problems"]
+    gpu_out, cpu_out = workdir / "gpu.npz", workdir / "cpu.npz"
+    code, log = _run_worker(model, "gpu", gpu_out, args.image)
+    report["log"] = [line for line in log.splitlines()
+                     if any(k in line for k in ("delegate", "renderer", "GPU", "CPU", "masks:"))]
+    if code:
+        problems.append(f"GPU run exited {code}: {log.strip().splitlines()[-1:] }")
+        report["passed"] = False
+        return report
+    for text in REQUIRED_LOG:
+        if text not in log:
+            problems.append(f"log lacks '{text}'")
+    if args.renderer and f"renderer: {args.renderer}" not in log:
+        problems.append(f"renderer is not {args.renderer}")
+    for text in FORBIDDEN_LOG:
+        if text.lower() in log.lower():
+            problems.append(f"log says '{text}'")
+    gpu = np.load(gpu_out)
+    if not np.any(gpu["masks"]):
+        problems.append("GPU masks are all zero")
+    code, cpu_log = _run_worker(model, "cpu", cpu_out, args.image)
+    if code:
+        problems.append(f"CPU-delegate run exited {code}")
+    else:
+        cpu = np.load(cpu_out)
+        # compare frame by frame on the GPU run's own inputs: the video frames depend on the masks
+        same_inputs = np.array_equal(cpu["frames"], gpu["frames"])
+        diff = np.abs(cpu["masks"] - gpu["masks"])
+        report["max_diff_vs_cpu_delegate"] = float(diff[:1].max() if not same_inputs else diff.max())
+    if args.reference_python:
+        reference, errors = _reference(args.reference_python, model, gpu_out, workdir / "ref.npy")
+        if reference is None:
+            problems.append(f"interpreter reference failed: {errors}")
+        else:
+            diff = np.abs(reference - gpu["masks"])
+            report["max_diff_vs_interpreter"] = float(diff.max())
+            report["mask_iou_vs_interpreter"] = float(
+                np.logical_and(reference > 0.5, gpu["masks"] > 0.5).sum()
+                / max(np.logical_or(reference > 0.5, gpu["masks"] > 0.5).sum(), 1))
+    for key in ("max_diff_vs_cpu_delegate", "max_diff_vs_interpreter"):
+        if report.get(key, 0.0) > tolerance:
+            problems.append(f"{key} {report[key]:.4f} > tolerance {tolerance}")
+    report["passed"] = not problems
+    return report
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="*", type=pathlib.Path)
+    parser.add_argument("--expect-failure", action="store_true",
+                        help="succeed only if every model FAILS the check (tests the checker)")
+    parser.add_argument("--reference-python", default=os.environ.get("BGSEG_PYTHON", "python3"),
+                        help="python with ai-edge-litert for the interpreter reference ('' to skip)")
+    parser.add_argument("--renderer", default="llvmpipe",
+                        help="required GL renderer ('' accepts any, e.g. on a real GPU)")
+    parser.add_argument("--tolerance", type=float, help="max |GPU - CPU| (default 0.02 float, "
+                                                        "0.15 quantized models)")
+    parser.add_argument("--image", type=pathlib.Path, help="test photo (default: synthetic)")
+    parser.add_argument("--json", type=pathlib.Path, help="write the reports here")
+    parser.add_argument("--worker", nargs=3, metavar=("DELEGATE", "MODEL", "OUT"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        delegate, model, out = args.worker
+        worker(pathlib.Path(model), delegate, out, args.image)
+        return 0
+    if not args.models:
+        parser.error("give at least one .tflite file")
+    reports = []
+    for model in args.models:
+        if not model.is_file():
+            parser.error(f"{model} does not exist")
+        with tempfile.TemporaryDirectory() as tmp:
+            report = check_model(model, args, pathlib.Path(tmp))
+        reports.append(report)
+        verdict = "PASS" if report["passed"] else "FAIL"
+        numbers = ", ".join(f"{k}={report[k]:.2e}" for k in ("max_diff_vs_cpu_delegate",
+                                                           "max_diff_vs_interpreter") if k in report)
+        print(f"{verdict} {model} input {report['input']}: {numbers}")
+        for line in report["log"]:
+            print(f"    log: {line.strip()[-110:]}")
+        for problem in report["problems"]:
+            print(f"    problem: {problem}")
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=2))
+    expected = (not r["passed"] if args.expect_failure else r["passed"] for r in reports)
+    return 0 if all(expected) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
