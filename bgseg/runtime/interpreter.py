@@ -6,6 +6,7 @@ H and W. Tensors are float32, float16, or int8/uint8 with the scale and zero poi
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -26,15 +27,28 @@ class TFLiteModel:
     """
 
     def __init__(self, path, threads=None):
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.path = os.fspath(path)
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        self.delegate = "xnnpack"
         try:
             self._interpreter = Interpreter(model_path=self.path, num_threads=threads)
             self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as error:
+        except RuntimeError as error:
+            if "XNNPACK" not in str(error):
+                raise ModelContractError(f"{self.path}: not a loadable TFLite model ({error})") \
+                    from None
+            # XNNPACK rejects some graphs (seen with int8 models); the builtin kernels still run them
+            warnings.warn(f"{self.path}: XNNPACK cannot run this model ({error}); falling back to "
+                          f"the slower builtin kernels", RuntimeWarning, stacklevel=2)
+            self._interpreter = Interpreter(
+                model_path=self.path, num_threads=threads,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            self._interpreter.allocate_tensors()
+            self.delegate = "none"
+        except ValueError as error:
             raise ModelContractError(f"{self.path}: not a loadable TFLite model ({error})") from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
@@ -112,4 +126,4 @@ class TFLiteModel:
 
     def __repr__(self):
         return (f"TFLiteModel({self.path!r}, input=[1,{self.height},{self.width},{self.channels}] "
-                f"{self.input_dtype}, output {self.output_dtype})")
+                f"{self.input_dtype}, output {self.output_dtype}, delegate {self.delegate})")
