@@ -93,7 +93,7 @@ def main(argv=None):
              for key, v in rows.items()}
     model = segmenter.model
     print(f"model {model.path} [1,{model.height},{model.width},{model.channels}] "
-          f"{model.input_dtype}; frames {width}x{height} "
+          f"{model.input_dtype}, delegate {model.delegate}; frames {width}x{height} "
           f"({'video ' + args.video if args.video else 'synthetic'}); threads {args.threads}; "
           f"refine {args.refine}; smooth {args.smooth}; effect {args.effect}; "
           f"{args.frames} frames after {args.warmup} warm-up; {platform.processor() or platform.machine()}")
