@@ -41,7 +41,7 @@ def test_hourglass_architecture_is_visible_in_the_layers():
     expand = model.get_layer("enc3_b0_expand_conv")
     middle = model.get_layer("enc3_b0_mid_conv")
     assert expand.filters // middle.filters == 16
-    assert build_model("hourglass_256", compression=32).get_layer("enc3_b0_mid_conv").filters == 12
+    assert build_model("hourglass_256", compression=32).get_layer("enc3_b0_mid_conv").filters == 8
     # deepest encoder features are at 1/32, DenseNet layers run at full resolution
     assert model.get_layer("enc3_b0_out").output.shape[1:3] == (8, 8)
     dense = [layer for layer in model.layers if layer.name.startswith("head_dense_l")

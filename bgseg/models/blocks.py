@@ -53,20 +53,21 @@ def dense_block(K, x, layers, growth, name, kernel_size=3, dropout=0.0, return_n
                 separable=False):
     """DenseNet block: each layer (BN-ReLU-Conv) sees the concatenation of all previous outputs.
 
-    `separable` makes each conv a depthwise 3x3 (multiplier 1) followed by a 1x1 conv, which keeps
-    full-resolution layers cheap.
+    `separable` makes each layer a depthwise 3x3 (multiplier 1) followed by a 1x1 conv with ReLU and
+    no batch norm: at full resolution every extra elementwise op costs a full pass over memory, and
+    the pre-activation batch norm of a classic dense layer cannot be folded into a convolution.
 
     Returns the block's full output, or only the newly produced feature maps when `return_new`
     (the FC-DenseNet upsampling path uses that to keep the feature count linear).
     """
     new_features = []
     for i in range(layers):
-        y = K.layers.BatchNormalization(name=f"{name}_l{i}_bn")(x)
-        y = K.layers.Activation("relu", name=f"{name}_l{i}_relu")(y)
         if separable:
-            y = K.layers.DepthwiseConv2D(kernel_size, padding="same", name=f"{name}_l{i}_dw")(y)
-            y = K.layers.Conv2D(growth, 1, name=f"{name}_l{i}_conv")(y)
+            y = K.layers.DepthwiseConv2D(kernel_size, padding="same", name=f"{name}_l{i}_dw")(x)
+            y = K.layers.Conv2D(growth, 1, activation="relu", name=f"{name}_l{i}_conv")(y)
         else:
+            y = K.layers.BatchNormalization(name=f"{name}_l{i}_bn")(x)
+            y = K.layers.Activation("relu", name=f"{name}_l{i}_relu")(y)
             y = K.layers.Conv2D(growth, kernel_size, padding="same", name=f"{name}_l{i}_conv")(y)
         if dropout:
             y = K.layers.Dropout(dropout, name=f"{name}_l{i}_drop")(y)

@@ -21,9 +21,9 @@ image variant (no previous mask).
 from bgseg.models import blocks
 
 
-def build_hourglass(input_shape=(256, 256, 4), stem_filters=16, encoder_filters=(64, 128, 256, 384),
-                    blocks_per_stage=1, compression=16, decoder_filters=64, head_layers=3,
-                    head_growth=8, name="hourglass", keras_module=None):
+def build_hourglass(input_shape=(256, 256, 4), stem_filters=16, encoder_filters=(32, 64, 128, 256),
+                    blocks_per_stage=1, compression=16, decoder_filters=32, head_layers=3,
+                    head_growth=4, name="hourglass", keras_module=None):
     """Build the hourglass network as a plain functional model.
 
     Args:
@@ -75,5 +75,5 @@ def build_hourglass(input_shape=(256, 256, 4), stem_filters=16, encoder_filters=
     x = K.layers.Concatenate(name="head_cat_input")([x, inputs])
     x = blocks.dense_block(K, x, head_layers, head_growth, name="head_dense", separable=True)
     # 5. one-channel sigmoid output at input resolution
-    outputs = K.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="mask")(x)
+    outputs = K.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(x)
     return K.Model(inputs, outputs, name=name)

@@ -40,14 +40,14 @@ def _preset(name, builder, parameters, description, **kwargs):
 
 
 PRESETS = {p.name: p for p in [
-    _preset("hourglass_256", "hourglass", 282_581, "video model, 256x256, RGB + previous mask",
+    _preset("hourglass_256", "hourglass", 95_597, "video model, 256x256, RGB + previous mask",
             input_shape=(256, 256, 4)),
-    _preset("hourglass_144x256", "hourglass", 109_349, "landscape video model, 144x256 (H x W), "
-            "encoder down to 1/16", input_shape=(144, 256, 4), encoder_filters=(64, 128, 256)),
-    _preset("hourglass_image_256", "hourglass", 281_722, "image model, 256x256, RGB only",
+    _preset("hourglass_144x256", "hourglass", 59_065, "landscape video model, 144x256 (H x W), "
+            "encoder down to 1/16", input_shape=(144, 256, 4), encoder_filters=(32, 64, 256)),
+    _preset("hourglass_image_256", "hourglass", 94_770, "image model, 256x256, RGB only",
             input_shape=(256, 256, 3)),
-    _preset("hourglass_small_256", "hourglass", 150_810, "small video model, 256x256, under 250k params",
-            input_shape=(256, 256, 4), encoder_filters=(48, 96, 192, 256), decoder_filters=48),
+    _preset("hourglass_small_256", "hourglass", 57_103, "small video model, 256x256, under 250k params",
+            input_shape=(256, 256, 4), encoder_filters=(24, 48, 96, 192), decoder_filters=24),
     _preset("tiramisu_56", "tiramisu", 1_396_033, "FC-DenseNet56 (4 layers/block, growth 12)",
             input_shape=(224, 224, 3), down_layers=(4,) * 5, bottleneck_layers=4, growth=12),
     _preset("tiramisu_67", "tiramisu", 3_500_033, "FC-DenseNet67 (5 layers/block, growth 16)",
