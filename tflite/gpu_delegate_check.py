@@ -14,8 +14,10 @@ TensorFlow Lite delegate for GPU` and the expected renderer (`llvmpipe`), none o
 messages (`not supported by GPU delegate`, `Restored original execution plan`, `will run on the
 CPU`), the masks are not all zero (some unsupported ops exit 0 with an empty mask), and they match
 the CPU delegate's masks and the ai-edge-litert interpreter's output on the very same input tensors
-(`--reference-python`, bgseg's main environment) within the tolerance. Exit status 0 when every
-model meets the expectation (pass, or fail with `--expect-failure`).
+(`--reference-python`, bgseg's main environment) within the tolerance. Full-integer (int8) files are
+CPU/NNAPI files: the OpenGL delegate declines integer kernels (recorded as expected), and their CPU
+delegate masks must match the interpreter. Exit status 0 when every model meets the expectation
+(pass, or fail with `--expect-failure`).
 """
 
 import argparse
@@ -55,15 +57,18 @@ np.save(sys.argv[3], np.stack(out))
 
 
 def model_info(path):
-    """(H, W, C) of the model input and whether it holds quantized (int8/uint8) tensors."""
+    """((H, W, C) of the input, integer activations?, any int8/uint8 tensor?) of a `.tflite` file."""
     from mediapipe.tasks.metadata import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(bytearray(pathlib.Path(path).read_bytes()), 0)
     graph = model.Subgraphs(0)
     shape = graph.Tensors(graph.Inputs(0)).ShapeAsNumpy()
-    quantized = any(graph.Tensors(i).Type() in (schema.TensorType.INT8, schema.TensorType.UINT8)
-                    for i in range(graph.TensorsLength()))
-    return tuple(int(d) for d in shape[1:]), quantized
+    int_types = (schema.TensorType.INT8, schema.TensorType.UINT8)
+    tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
+    quantized = any(t.Type() in int_types for t in tensors)
+    integer = any(t.Type() in int_types and model.Buffers(t.Buffer()).DataLength() == 0
+                  for t in tensors)  # a non-constant integer tensor: integer activations
+    return tuple(int(d) for d in shape[1:]), integer, quantized
 
 
 def test_image(height, width, image_path=None):
@@ -89,7 +94,7 @@ def worker(model_path, delegate, out_path, image_path):
     from mediapipe.tasks import python as mp_tasks
     from mediapipe.tasks.python import vision
 
-    (height, width, channels), _ = model_info(model_path)
+    (height, width, channels), _, _ = model_info(model_path)
     base = mp_tasks.BaseOptions(model_asset_path=str(model_path),
                                 delegate=getattr(mp_tasks.BaseOptions.Delegate, delegate.upper()))
     rgb = test_image(height, width, image_path)
@@ -142,54 +147,67 @@ def _reference(python, model, frames_path, out_path):
     return np.load(out_path), []
 
 
-def check_model(model, args, workdir):
-    """Return a dict report for one model; `passed` is the verdict."""
-    (height, width, channels), quantized = model_info(model)
-    tolerance = args.tolerance or (0.15 if quantized else 0.02)
-    report = {"model": str(model), "input": [1, height, width, channels], "tolerance": tolerance,
-              "problems": []}
-    problems = report["problems"]
-    gpu_out, cpu_out = workdir / "gpu.npz", workdir / "cpu.npz"
-    code, log = _run_worker(model, "gpu", gpu_out, args.image)
-    report["log"] = [line for line in log.splitlines()
-                     if any(k in line for k in ("delegate", "renderer", "GPU", "CPU", "masks:"))]
-    if code:
-        problems.append(f"GPU run exited {code}: {log.strip().splitlines()[-1:] }")
-        report["passed"] = False
-        return report
-    for text in REQUIRED_LOG:
-        if text not in log:
-            problems.append(f"log lacks '{text}'")
-    if args.renderer and f"renderer: {args.renderer}" not in log:
-        problems.append(f"renderer is not {args.renderer}")
-    for text in FORBIDDEN_LOG:
-        if text.lower() in log.lower():
-            problems.append(f"log says '{text}'")
-    gpu = np.load(gpu_out)
-    if not np.any(gpu["masks"]):
+def _gpu_problems(log, masks, renderer):
+    problems = [f"log lacks '{text}'" for text in REQUIRED_LOG if text not in log]
+    if renderer and f"renderer: {renderer}" not in log:
+        problems.append(f"renderer is not {renderer}")
+    problems += [f"log says '{text}'" for text in FORBIDDEN_LOG if text.lower() in log.lower()]
+    if masks is not None and not np.any(masks):
         problems.append("GPU masks are all zero")
-    code, cpu_log = _run_worker(model, "cpu", cpu_out, args.image)
-    if code:
-        problems.append(f"CPU-delegate run exited {code}")
-    else:
-        cpu = np.load(cpu_out)
-        # compare frame by frame on the GPU run's own inputs: the video frames depend on the masks
-        same_inputs = np.array_equal(cpu["frames"], gpu["frames"])
-        diff = np.abs(cpu["masks"] - gpu["masks"])
-        report["max_diff_vs_cpu_delegate"] = float(diff[:1].max() if not same_inputs else diff.max())
-    if args.reference_python:
-        reference, errors = _reference(args.reference_python, model, gpu_out, workdir / "ref.npy")
+    return problems
+
+
+def check_model(model, args, workdir):
+    """Run one model; return a dict report whose `passed` is the verdict.
+
+    Float models must run wholly on the GPU delegate and match the CPU. Full-integer (int8) models
+    are CPU/NNAPI files: the OpenGL delegate declines them (recorded, expected), and their CPU
+    delegate run must match the interpreter instead.
+    """
+    (height, width, channels), integer, quantized = model_info(model)
+    tolerance = args.tolerance or (0.15 if quantized else 0.02)
+    report = {"model": str(model), "input": [1, height, width, channels], "integer": integer,
+              "tolerance": tolerance, "problems": []}
+    problems = report["problems"]
+    runs = {}
+    for delegate in ("gpu", "cpu"):
+        out = workdir / f"{delegate}.npz"
+        code, log = _run_worker(model, delegate, out, args.image)
+        report[f"{delegate}_log"] = [line.strip()[-120:] for line in log.splitlines() if any(
+            k in line for k in ("delegate", "renderer", "GPU", "CPU", "masks:", "OP is", "Operation"))]
+        if code:
+            problems.append(f"{delegate.upper()} run exited {code}: {log.strip().splitlines()[-1:]}")
+            continue
+        runs[delegate] = (np.load(out), log, out)
+    if "gpu" in runs:
+        gpu_problems = _gpu_problems(runs["gpu"][1], runs["gpu"][0]["masks"], args.renderer)
+        if integer:  # expected: the GPU delegate leaves integer kernels to the CPU
+            report["gpu_delegate"] = "declined (integer model)" if gpu_problems else "accepted"
+        else:
+            report["gpu_delegate"] = "ran every op" if not gpu_problems else "incomplete"
+            problems += gpu_problems
+    checked = runs.get("cpu" if integer else "gpu")
+    if integer and checked is not None and not np.any(checked[0]["masks"]):
+        problems.append("CPU-delegate masks are all zero")
+    if not integer and "gpu" in runs and "cpu" in runs:
+        # frame 0 (IMAGE mode) has identical inputs; video frames depend on the fed-back masks
+        gpu, cpu = runs["gpu"][0], runs["cpu"][0]
+        n = len(gpu["masks"]) if np.array_equal(gpu["frames"], cpu["frames"]) else 1
+        report["max_diff_gpu_vs_cpu_delegate"] = float(np.abs(gpu["masks"][:n] - cpu["masks"][:n]).max())
+    if args.reference_python and checked is not None:
+        reference, errors = _reference(args.reference_python, model, checked[2], workdir / "ref.npy")
         if reference is None:
             problems.append(f"interpreter reference failed: {errors}")
         else:
-            diff = np.abs(reference - gpu["masks"])
-            report["max_diff_vs_interpreter"] = float(diff.max())
-            report["mask_iou_vs_interpreter"] = float(
-                np.logical_and(reference > 0.5, gpu["masks"] > 0.5).sum()
-                / max(np.logical_or(reference > 0.5, gpu["masks"] > 0.5).sum(), 1))
-    for key in ("max_diff_vs_cpu_delegate", "max_diff_vs_interpreter"):
-        if report.get(key, 0.0) > tolerance:
-            problems.append(f"{key} {report[key]:.4f} > tolerance {tolerance}")
+            masks = checked[0]["masks"]
+            key = "cpu_delegate" if integer else "gpu"
+            report[f"max_diff_{key}_vs_interpreter"] = float(np.abs(reference - masks).max())
+            union = np.logical_or(reference > 0.5, masks > 0.5).sum()
+            report[f"mask_iou_{key}_vs_interpreter"] = float(
+                np.logical_and(reference > 0.5, masks > 0.5).sum() / union) if union else 1.0
+    for key, value in list(report.items()):
+        if key.startswith("max_diff") and value > tolerance:
+            problems.append(f"{key} {value:.4f} > tolerance {tolerance}")
     report["passed"] = not problems
     return report
 
@@ -222,15 +240,18 @@ def main(argv=None):
             parser.error(f"{model} does not exist")
         with tempfile.TemporaryDirectory() as tmp:
             report = check_model(model, args, pathlib.Path(tmp))
-        reports.append(report)
         verdict = "PASS" if report["passed"] else "FAIL"
-        numbers = ", ".join(f"{k}={report[k]:.2e}" for k in ("max_diff_vs_cpu_delegate",
-                                                           "max_diff_vs_interpreter") if k in report)
-        print(f"{verdict} {model} input {report['input']}: {numbers}")
-        for line in report["log"]:
-            print(f"    log: {line.strip()[-110:]}")
+        numbers = ", ".join(f"{k}={v:.3g}" for k, v in report.items()
+                            if k.startswith(("max_diff", "mask_iou")))
+        kind = "int8 (CPU/NNAPI) file" if report["integer"] else "float file"
+        print(f"{verdict} {model} ({kind}, input {report['input']}): GPU delegate "
+              f"{report.get('gpu_delegate', 'not run')}; {numbers}")
+        for delegate in ("gpu", "cpu"):
+            for line in dict.fromkeys(report[f"{delegate}_log"]):
+                print(f"    {delegate} log: {line}")
         for problem in report["problems"]:
             print(f"    problem: {problem}")
+        reports.append(report)
     if args.json:
         args.json.write_text(json.dumps(reports, indent=2))
     expected = (not r["passed"] if args.expect_failure else r["passed"] for r in reports)
