@@ -1,5 +1,8 @@
 """`bgseg image` end to end on files and folders, and every bad input."""
 
+import struct
+import zlib
+
 import cv2
 import numpy as np
 import pytest
@@ -75,15 +78,19 @@ def test_bad_inputs_in_a_batch(tmp_path, model, capsys):
     (folder / "truncated.jpg").write_bytes(whole.read_bytes()[:-300])
     whole.unlink()
     _image(folder / "huge.png", shape=(80, 80, 3))
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", 0, 0, 8, 2, 0, 0, 0)          # a 0x0 PNG
+    (folder / "zero.png").write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr
+                                      + struct.pack(">I", zlib.crc32(ihdr)) + b"\0" * 12 + b"IEND")
     out = tmp_path / "out"
     code = main(["image", str(folder), "-o", str(out), "--model", model, "--max-pixels", "5000"])
     err = capsys.readouterr().err
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["deep.png", "good.png", "gray.png", "rgba.png"]
     for name, reason in [("empty.jpg", "empty file"), ("text.jpg", "not an image"),
-                         ("truncated.jpg", "truncated"), ("huge.png", "image too large")]:
+                         ("truncated.jpg", "truncated"), ("huge.png", "image too large"),
+                         ("zero.png", "not an image")]:
         assert f"{folder / name}: {reason}" in err
-    assert "4 image(s) written" in err and "4 failed" in err
+    assert "4 image(s) written" in err and "5 failed" in err
     assert _leftovers(out) == []
 
 
