@@ -16,6 +16,8 @@ def add_arguments(parser):
                         help="tf.distribute strategy (overrides the recipe)")
     parser.add_argument("--cache-dir", help="COCO mask cache folder (default $BGSEG_CACHE or "
                         "~/.cache/bgseg)")
+    parser.add_argument("--data-throughput", action="store_true",
+                        help="only measure the input pipeline (images/s) of the recipe, then exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch)")
 
 
@@ -23,13 +25,18 @@ def run(args):
     import sys
 
     from bgseg.training.config import load_recipe
-    from bgseg.training.trainer import RunDirError, train
+    from bgseg.training.trainer import RunDirError, data_throughput, train
 
     try:
         recipe = load_recipe(args.config, epochs=args.epochs, batch_size=args.batch_size,
                              images_per_epoch=args.images_per_epoch, val_images=args.val_images,
                              strategy=args.strategy, cache_dir=args.cache_dir)
-        train(recipe, output=args.output, overwrite=args.overwrite, verbose=2 if args.quiet else 1)
+        if args.data_throughput:
+            print(f"input pipeline: {data_throughput(recipe):.1f} images/s "
+                  f"({recipe.batch_size} per batch)")
+        else:
+            train(recipe, output=args.output, overwrite=args.overwrite,
+                  verbose=2 if args.quiet else 1)
     except (FileNotFoundError, ValueError, RunDirError) as e:
         print(f"bgseg train: {e}", file=sys.stderr)
         return 2

@@ -38,6 +38,10 @@ def prepare_run_dir(run_dir, recipe, overwrite=False):
     if state_path.is_file():
         state = json.loads(state_path.read_text())
         if state.get("fingerprint") == recipe.fingerprint() and not overwrite:
+            if state["epoch"] and not (run_dir / "last.keras").is_file():
+                raise RunDirError(f"{state_path} records {state['epoch']} epochs but "
+                                  f"{run_dir / 'last.keras'} is missing; cannot resume "
+                                  f"(use --overwrite to start again)")
             state["recipe"] = recipe.to_dict()  # epochs etc. may have changed
             state["finished"] = state["epoch"] >= recipe.epochs
             return state
@@ -105,6 +109,17 @@ def build_data(recipe, hw, channels, log=print):
     return sampler, (x, y)
 
 
+def data_throughput(recipe, batches=30, log=print):
+    """Build the recipe's training stream alone and return its speed in images/s."""
+    from bgseg.data.pipeline import measure_throughput, train_dataset
+    from bgseg.models import get_preset
+
+    shape = tuple(recipe.model_kwargs.get("input_shape", get_preset(recipe.model).input_shape))
+    sampler, _ = build_data(recipe, shape[:2], shape[2], log=log)
+    dataset = train_dataset(sampler, recipe.batch_size, parallel=recipe.workers or None)
+    return measure_throughput(dataset, batches)
+
+
 def compile_model(model, recipe):
     import keras
 
@@ -121,6 +136,7 @@ def compile_model(model, recipe):
 def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     """Train (or resume) `recipe` into `output` (default runs/<recipe.name>). Returns the run dir."""
     import keras
+    import numpy as np
     import tensorflow as tf
 
     from bgseg import losses, metrics  # noqa: F401 - registers the custom objects load_model needs
@@ -152,13 +168,13 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     start = initial_epoch * recipe.steps_per_epoch * recipe.batch_size
     dataset = train_dataset(sampler, recipe.batch_size, start=start, parallel=recipe.workers or None)
     val_ds = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(recipe.batch_size)
-    n_plot = min(recipe.plot_images, len(val_x))
+    plot_idx = np.unique(np.linspace(0, len(val_x) - 1, min(recipe.plot_images, len(val_x))).astype(int))
     callbacks = [
         keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_IOU_calc_loss",
                                         mode="min", save_best_only=True,
                                         initial_value_threshold=state["best"]),
         keras.callbacks.CSVLogger(run_dir / "log.csv", append=True),
-        Plots(run_dir / "plots", run_dir / "log.csv", val_x[:n_plot], val_y[:n_plot]),
+        Plots(run_dir / "plots", run_dir / "log.csv", val_x[plot_idx], val_y[plot_idx]),
         RunState(run_dir, state, recipe.images_per_epoch, log=log),
     ]
     if importlib.util.find_spec("tensorboard"):
@@ -176,5 +192,5 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     return run_dir
 
 
-__all__ = ["RunDirError", "build_data", "compile_model", "make_strategy",
+__all__ = ["RunDirError", "build_data", "compile_model", "data_throughput", "make_strategy",
            "prepare_run_dir", "train"]
