@@ -13,7 +13,7 @@ def add_model_arguments(parser, smoothing=False):
                        help="a .tflite file or a shipped model name (default: %(default)s; also "
                             "default_image)")
     group.add_argument("--threads", type=int, default=None, metavar="N",
-                       help="interpreter threads (default: the runtime's choice)")
+                       help="interpreter threads (default: min(4, CPU count))")
     group.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
                        help="guided-filter refinement of the mask on the full-resolution frame "
                             "(default: on)")

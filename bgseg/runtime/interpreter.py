@@ -23,15 +23,18 @@ class TFLiteModel:
 
     Args:
         path: the `.tflite` file.
-        threads: interpreter thread count (None: the runtime's default).
+        threads: interpreter thread count (None: min(4, CPU count); the runtime's own default is 1).
     """
 
     def __init__(self, path, threads=None):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.path = os.fspath(path)
-        if threads is not None and threads < 1:
+        if threads is None:
+            threads = min(4, os.cpu_count() or 1)
+        if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        self.threads = threads
         self.delegate = "xnnpack"
         try:
             self._interpreter = Interpreter(model_path=self.path, num_threads=threads)

@@ -25,7 +25,7 @@ class Segmenter:
     Args:
         model: a `.tflite` path, a shipped model name ("default", "default_image") or a loaded
             `TFLiteModel`. A 4-channel video model gets an empty previous mask.
-        threads: interpreter thread count (None: the runtime's default).
+        threads: interpreter thread count (None: min(4, CPU count)).
         refine: refine the upsampled mask with a guided filter on the full-resolution frame.
         refine_radius, refine_eps: guided-filter radius (pixels at a <= 360 px working size) and
             regularisation (smaller: follows edges harder).
