@@ -1,4 +1,5 @@
-"""DAVIS video clips: `<root>/JPEGImages/480p/<clip>/NNNNN.jpg` with `<root>/Annotations/480p/<clip>/NNNNN.png`.
+"""DAVIS video clips: `<root>/JPEGImages/480p/<clip>/NNNNN.jpg` with
+`<root>/Annotations/480p/<clip>/NNNNN.png`.
 
 Every frame is an `Item` keyed by its clip name (so a whole clip falls in one split); from the second
 frame on, `prev_mask` is the previous frame's true mask, which trains the 4th input channel on real

@@ -168,7 +168,8 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     start = initial_epoch * recipe.steps_per_epoch * recipe.batch_size
     dataset = train_dataset(sampler, recipe.batch_size, start=start, parallel=recipe.workers or None)
     val_ds = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(recipe.batch_size)
-    plot_idx = np.unique(np.linspace(0, len(val_x) - 1, min(recipe.plot_images, len(val_x))).astype(int))
+    n_plot = min(recipe.plot_images, len(val_x))
+    plot_idx = np.unique(np.linspace(0, len(val_x) - 1, n_plot).astype(int))  # across sources
     callbacks = [
         keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_IOU_calc_loss",
                                         mode="min", save_best_only=True,
