@@ -111,3 +111,21 @@ def test_webcam_camera_that_will_not_open(tmp_path, model, capsys):
     assert main(["webcam", "--camera", str(tmp_path / "none.mp4"), "-o", str(tmp_path / "o.avi"),
                  "--model", model]) == 1
     assert "none.mp4: no such file" in capsys.readouterr().err
+
+
+def test_audio_is_remuxed_when_ffmpeg_is_on_path(tmp_path, model, clip, capsys, monkeypatch):
+    """A stand-in ffmpeg (copies the video input to the output, logs its arguments) on PATH."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    log = tmp_path / "ffmpeg_args.txt"
+    fake = tools / "ffmpeg"
+    fake.write_text(f'#!/bin/sh\necho "$@" > {log}\nvideo=$5\nfor last; do :; done\n'
+                    'cp "$video" "$last"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
+    out = tmp_path / "out" / "with_audio.mp4"
+    assert main(["video", str(clip), "-o", str(out), "--model", model, "--mask-only"]) == 0
+    assert "no audio" not in capsys.readouterr().err
+    args = log.read_text().split()
+    assert str(clip) in args and "1:a:0?" in args and args[-1] != str(out)   # into a temp file
+    assert _props(out)[1:] == (80, 48, 8) and list(out.parent.glob(".*")) == []

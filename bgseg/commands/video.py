@@ -95,7 +95,7 @@ def run(args):
         start = time.perf_counter()
         try:
             with segmenter, tqdm(total=total, unit="frame", leave=False) as bar:
-                frames = process_stream(_prepend(first, reader), writer, segmenter, effect,
+                frames = process_stream(prepend(first, reader), writer, segmenter, effect,
                                         args.max_frames, bar)
         except BaseException:
             writer.abort()
@@ -107,6 +107,7 @@ def run(args):
     return 0
 
 
-def _prepend(first, frames):
+def prepend(first, frames):
+    """`first`, then the rest of `frames`."""
     yield first
     yield from frames

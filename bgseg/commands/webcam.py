@@ -4,7 +4,7 @@ window where the OpenCV build has a GUI, and/or written to a file with `-o`."""
 import time
 
 from bgseg.commands import common
-from bgseg.commands.video import DEFAULT_BACKGROUND, process_stream
+from bgseg.commands.video import DEFAULT_BACKGROUND, prepend, process_stream
 
 WINDOW = "bgseg (q or Esc to quit)"
 
@@ -77,18 +77,22 @@ def run(args):
         return 1 if isinstance(exc, io.InputError) else 2
     writer = None
     with reader, segmenter, effect:
+        first = reader.read()
+        if first is None:
+            common.error(f"{args.camera}: no frame could be read")
+            return 1
         if args.output:
             fps = args.fps or (reader.fps if 0 < reader.fps < 1000 else 30.0)
             try:
-                writer = io.VideoWriter(args.output, fps, (reader.width, reader.height),
+                writer = io.VideoWriter(args.output, fps, (first.shape[1], first.shape[0]),
                                         overwrite=args.overwrite)
             except bad as exc:
                 common.error(exc)
                 return 2
         start = time.perf_counter()
         try:
-            frames = process_stream(reader, writer, segmenter, effect, args.max_frames,
-                                    show=_preview() if preview else None)
+            frames = process_stream(prepend(first, reader), writer, segmenter, effect,
+                                    args.max_frames, show=_preview() if preview else None)
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -99,11 +103,6 @@ def run(args):
 
                 cv2.destroyAllWindows()
         elapsed = time.perf_counter() - start
-        if frames == 0:
-            if writer is not None:
-                writer.abort()
-            common.error(f"{args.camera}: no frame could be read")
-            return 1
         if writer is not None:
             writer.close()
     target = f" to {args.output}" if args.output else ""
