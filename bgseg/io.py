@@ -54,6 +54,33 @@ def _truncated(data):
     return False
 
 
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _header_size(data):
+    """(width, height) from a PNG or JPEG header without decoding, or None."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker = data[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            if marker in _JPEG_SOF:
+                return (int.from_bytes(data[i + 7:i + 9], "big"),
+                        int.from_bytes(data[i + 5:i + 7], "big"))
+            i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
+
+
+def _check_pixels(path, width, height, max_pixels):
+    if width * height > max_pixels:
+        raise InputError(path, f"image too large: {width}x{height} = {width * height / 1e6:.0f} MP "
+                               f"(limit {max_pixels / 1e6:.0f} MP)")
+
+
 def read_image(path, max_pixels=MAX_PIXELS):
     """Read an image file as RGB uint8 `(H, W, 3)`, or raise InputError naming the problem."""
     path = Path(path)
@@ -69,15 +96,18 @@ def read_image(path, max_pixels=MAX_PIXELS):
         raise InputError(path, "empty file")
     if _truncated(data.tobytes()[:8] + data[-1024:].tobytes()):
         raise InputError(path, "truncated image file")
+    header = _header_size(data[:65536].tobytes())
+    if header is not None:  # refuse before decoding: a huge image would take gigabytes
+        if 0 in header:
+            raise InputError(path, f"zero-size image ({header[0]}x{header[1]})")
+        _check_pixels(path, *header, max_pixels)
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise InputError(path, "not an image, or an unreadable/corrupt one")
     height, width = image.shape[:2]
     if height == 0 or width == 0:
         raise InputError(path, f"zero-size image ({width}x{height})")
-    if height * width > max_pixels:
-        raise InputError(path, f"image too large: {width}x{height} = {height * width / 1e6:.0f} MP "
-                               f"(limit {max_pixels / 1e6:.0f} MP)")
+    _check_pixels(path, width, height, max_pixels)
     return _to_rgb8(image, path)
 
 

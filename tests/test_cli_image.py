@@ -88,7 +88,7 @@ def test_bad_inputs_in_a_batch(tmp_path, model, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["deep.png", "good.png", "gray.png", "rgba.png"]
     for name, reason in [("empty.jpg", "empty file"), ("text.jpg", "not an image"),
                          ("truncated.jpg", "truncated"), ("huge.png", "image too large"),
-                         ("zero.png", "not an image")]:
+                         ("zero.png", "zero-size image")]:
         assert f"{folder / name}: {reason}" in err
     assert "4 image(s) written" in err and "5 failed" in err
     assert _leftovers(out) == []

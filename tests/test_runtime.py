@@ -58,6 +58,22 @@ def test_video_segmenter_feeds_the_previous_mask_and_resets(tiny_tflite):
     assert not seen[2][..., 3].any() and seg.frame_index == 1
 
 
+def test_smoothing_changes_the_output_but_not_the_fed_back_mask(tiny_tflite):
+    plain = VideoSegmenter(tiny_tflite(4, "float32"), refine=False)
+    smooth = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, smoothing=1.0)
+    plain_seen, smooth_seen = _record_inputs(plain), _record_inputs(smooth)
+    frames = [_frame(seed=1), _frame(seed=2)]
+    plain_out = [plain.segment(f) for f in frames]
+    smooth_out = [smooth.segment(f) for f in frames]
+    np.testing.assert_allclose(smooth_out[0], plain_out[0])    # nothing to mix on frame 1
+    assert not np.allclose(smooth_out[1], plain_out[1])       # frame 2 leans on frame 1
+    # the model is fed its raw output, not the smoothed one
+    np.testing.assert_array_equal(smooth_seen[1], plain_seen[1])
+    np.testing.assert_array_equal(smooth.previous_mask, plain.previous_mask)
+    with pytest.raises(ValueError, match="smoothing"):
+        VideoSegmenter(tiny_tflite(4, "float32"), smoothing=1.5)
+
+
 def test_prior_changes_the_output(tiny_tflite):
     """The carried state matters: the same frame gives another mask with a non-empty prior."""
     seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False)
