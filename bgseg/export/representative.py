@@ -1,6 +1,7 @@
 """Representative inputs for full-integer calibration: arrays, datasets or a folder of images.
 
-Every source is turned into float32 `[1, H, W, C]` samples that follow the model's input contract.
+Every source (a folder, an array `[N, H, W, C]`, an `(images, masks)` tuple, a tf.data.Dataset or
+an iterable of batches or `(x, y)` pairs) is turned into float32 `[1, H, W, C]` samples that follow the model's input contract.
 Three-channel images given to a four-channel (video) model get a previous-mask channel: zeros for half
 of the samples (first frames) and the model's own prediction for the other half, so the calibration
 covers both the empty and a realistic previous mask.
@@ -44,6 +45,8 @@ def _iterate(data):
 
 def _samples(data, shape):
     height, width, channels = shape
+    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(d, np.ndarray) for d in data):
+        data = data[0]  # (images, masks)
     if isinstance(data, (str, pathlib.Path)):
         if not pathlib.Path(data).is_dir():
             raise ValueError(f"representative data folder {data} does not exist")

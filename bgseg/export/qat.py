@@ -1,0 +1,203 @@
+"""Quantization-aware training (TF-MOT) then full-integer conversion, in an isolated subprocess.
+
+TF-MOT only works on tf_keras models, and importing it switches the process to legacy Keras
+(`TF_USE_LEGACY_KERAS=1`), so the parent process (Keras 3) only writes a job folder: the model's
+builder spec, its weights and the training pairs. The child (`python -m bgseg.export.qat JOB`)
+rebuilds the same architecture with `keras_module=tf_keras`, copies the weights, optionally prunes
+(`prune_low_magnitude`) and/or clusters (`cluster_weights`) them while fine-tuning, applies
+`quantize_model`, fine-tunes `epochs` epochs with bgseg's BCE + IoU loss, and converts with batch 1,
+static H x W and int8 builtin ops only.
+
+Training pairs are `(x, y)` when the data has masks, otherwise the float model's own predictions
+(self-distillation: QAT then learns to reproduce the float model under quantization noise).
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+
+def builder_spec(model, preset=None):
+    """{"builder": name, "kwargs": {...}} that rebuilds `model`'s architecture.
+
+    `preset` is a preset name, a `Preset`, or a dict `{"builder": "hourglass", **kwargs}`; by default
+    `model.name` must be a preset name. The input shape is always the model's; other kwargs must
+    match (the QAT child checks every weight shape).
+    """
+    from bgseg.models import BUILDERS, PRESETS, Preset
+
+    if isinstance(preset, dict):
+        kwargs = {k: v for k, v in preset.items() if k != "builder"}
+        builder = preset.get("builder")
+    else:
+        preset = preset or model.name
+        if isinstance(preset, str):
+            if preset not in PRESETS:
+                raise ValueError(f"QAT rebuilds the model with tf_keras and needs its architecture: "
+                                 f"model name {preset!r} is not a preset; pass preset=<name> or "
+                                 f"preset={{'builder': 'hourglass', **builder_kwargs}}")
+            preset = PRESETS[preset]
+        if not isinstance(preset, Preset):
+            raise TypeError(f"preset must be a name, a Preset or a dict, got {type(preset).__name__}")
+        builder, kwargs = preset.builder, {**preset.kwargs, "name": preset.name}
+    if builder not in BUILDERS:
+        raise ValueError(f"unknown builder {builder!r}; known: {', '.join(sorted(BUILDERS))}")
+    kwargs["input_shape"] = list(model.inputs[0].shape[1:])  # presets are often built resized
+    return {"builder": builder, "kwargs": _jsonable(kwargs)}
+
+
+def _jsonable(value):
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _labelled(data, count):
+    """(x, y) arrays from an `(x, y)` tuple of arrays or a re-iterable of `(x, y)` batches, or None."""
+    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(d, np.ndarray) for d in data):
+        return data[0][:count], data[1][:count]
+    if data is None or isinstance(data, (str, os.PathLike, np.ndarray)):
+        return None
+    xs, ys = [], []
+    for item in (data.as_numpy_iterator() if hasattr(data, "as_numpy_iterator") else data):
+        if not (isinstance(item, (tuple, list)) and len(item) >= 2):
+            return None
+        x, y = (np.asarray(v, np.float32) for v in item[:2])
+        xs.extend(x if x.ndim == 4 else [x])
+        ys.extend(y if y.ndim == 4 else [y])
+        if len(xs) >= count:
+            break
+    return (np.stack(xs[:count]), np.stack(ys[:count])) if xs else None
+
+
+def training_pairs(data, model, count):
+    """Up to `count` float32 pairs `x [N, H, W, C]`, `y [N, H, W, 1]` for fine-tuning: the data's
+    masks when it has them, else the float model's predictions (self-distillation)."""
+    from bgseg.export.representative import representative_samples
+
+    pairs = _labelled(data, count)
+    if pairs is not None:
+        x = np.concatenate(representative_samples(pairs[0], model, count))
+        y = np.asarray(pairs[1], np.float32)[:len(x)]
+        return x, y.reshape(len(x), *x.shape[1:3], 1)
+    x = np.concatenate(representative_samples(data, model, count))
+    return x, np.asarray(model.predict(x, batch_size=8, verbose=0), np.float32)
+
+
+def quantize_aware_convert(model, config, data, preset=None):
+    """Run QAT for `config` (mode "qat") on `model` in a subprocess; return `.tflite` bytes."""
+    from bgseg.export.convert import ExportError, name_io_tensors
+
+    spec = builder_spec(model, preset)
+    x, y = training_pairs(data, model, config.representative_samples)
+    with tempfile.TemporaryDirectory(prefix="bgseg-qat-") as job:
+        job = pathlib.Path(job)
+        np.savez(job / "weights.npz", *model.get_weights())
+        np.savez(job / "data.npz", x=x, y=y)
+        (job / "job.json").write_text(json.dumps({**spec, "config": config.to_dict()}))
+        env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
+        proc = subprocess.run([sys.executable, "-m", "bgseg.export.qat", str(job)], env=env,
+                              capture_output=True, text=True)
+        if proc.returncode or not (job / "model.tflite").is_file():
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            raise ExportError(f"QAT subprocess failed (exit {proc.returncode}):\n{tail}")
+        data = (job / "model.tflite").read_bytes()
+        log = (job / "log.json").read_text() if (job / "log.json").exists() else "{}"
+    print(f"QAT fine-tuning: {log}", file=sys.stderr)
+    return name_io_tensors(data)
+
+
+def _loss():
+    import tensorflow as tf
+
+    from bgseg.losses import soft_iou
+
+    def bce_iou(y_true, y_pred):
+        bce = tf.reduce_mean(tf.keras.backend.binary_crossentropy(y_true, y_pred), axis=[1, 2, 3])
+        return bce + 1.0 - soft_iou(y_true, y_pred)
+
+    return bce_iou
+
+
+def _fit(model, x, y, config, callbacks=()):
+    import tf_keras
+
+    model.compile(tf_keras.optimizers.Adam(config["learning_rate"]), loss=_loss())
+    history = model.fit(x, y, batch_size=config["batch_size"], epochs=config["epochs"],
+                        callbacks=list(callbacks), verbose=0, shuffle=True)
+    return [float(v) for v in history.history["loss"]]
+
+
+def run_job(job):
+    """Child process: rebuild with tf_keras, (prune/cluster), QAT, convert to int8."""
+    import tensorflow as tf
+    import tensorflow_model_optimization as tfmot
+    import tf_keras
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from bgseg.models import build_model
+
+    job = pathlib.Path(job)
+    spec = json.loads((job / "job.json").read_text())
+    config = spec["config"]
+    weights = np.load(job / "weights.npz")
+    data = np.load(job / "data.npz")
+    x, y = data["x"], data["y"]
+    kwargs = {**spec["kwargs"], "input_shape": tuple(spec["kwargs"]["input_shape"])}
+    model = build_model(spec["builder"], keras_module=tf_keras, **kwargs)
+    values = [weights[f"arr_{i}"] for i in range(len(weights.files))]
+    expected = [tuple(w.shape) for w in model.get_weights()]
+    if expected != [tuple(v.shape) for v in values]:
+        raise SystemExit(f"the tf_keras twin of {spec['builder']} {spec['kwargs']} does not have the "
+                         f"model's weight shapes: pass the preset/builder kwargs it was built with")
+    model.set_weights(values)
+    log = {}
+    if config["prune_sparsity"]:
+        schedule = tfmot.sparsity.keras.ConstantSparsity(config["prune_sparsity"], begin_step=0)
+        pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
+        log["prune_loss"] = _fit(pruned, x, y, config, [tfmot.sparsity.keras.UpdatePruningStep()])
+        model = tfmot.sparsity.keras.strip_pruning(pruned)
+    if config["clusters"]:
+        clustered = tfmot.clustering.keras.cluster_weights(
+            model, number_of_clusters=config["clusters"],
+            cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS)
+        log["cluster_loss"] = _fit(clustered, x, y, config)
+        model = tfmot.clustering.keras.strip_clustering(clustered)
+    if config["prune_sparsity"] or config["clusters"]:
+        qat_model = tfmot.quantization.keras.quantize_apply(
+            tfmot.quantization.keras.quantize_annotate_model(model),
+            tfmot.experimental.combine.Default8BitClusterPreserveQuantizeScheme(
+                preserve_sparsity=bool(config["prune_sparsity"])) if config["clusters"] else
+            tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme())
+    else:
+        qat_model = tfmot.quantization.keras.quantize_model(model)
+    log["qat_loss"] = _fit(qat_model, x, y, config)
+
+    shape = [1, *kwargs["input_shape"]]
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="input")])
+    def serve(inputs):
+        return {"mask": qat_model(inputs, training=False)}
+
+    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([s[None]] for s in x[:config["representative_samples"]])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io_dtype = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[config["io_type"]]
+    converter.inference_input_type = converter.inference_output_type = io_dtype
+    (job / "model.tflite").write_bytes(converter.convert())
+    (job / "log.json").write_text(json.dumps(log))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m bgseg.export.qat JOB_DIR (written by quantize_aware_convert)")
+    run_job(sys.argv[1])
