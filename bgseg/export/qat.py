@@ -135,6 +135,49 @@ def _fit(model, x, y, config, callbacks=()):
     return [float(v) for v in history.history["loss"]]
 
 
+def _calibrate_ranges(qat_model, float_model, x, batch_size=8):
+    """Start every activation quantizer at the float model's observed range.
+
+    TF-MOT initialises activation ranges at [-6, 6] and moves them with an exponential moving
+    average (decay 0.999), which a few epochs of fine-tuning cannot correct; the converted model
+    then quantizes with those ranges. Wrapped layers keep their names (`quant_<name>`), so each
+    `output`/`post_activation` range is the min/max of the float layer's output, the input range
+    that of the data, and the `pre_activation` range of a sigmoid layer that of its logits.
+    """
+    import tf_keras
+
+    targets = {}
+    for layer in qat_model.layers:
+        name = layer.name[len("quant_"):] if layer.name.startswith("quant_") else None
+        for var in layer.non_trainable_weights:
+            kind = var.name.split("/")[-1].split(":")[0]
+            if kind in ("quantize_layer_min", "quantize_layer_max"):
+                targets.setdefault(None, []).append((var, kind.endswith("max"), False))
+            elif name and kind.rsplit("_", 1)[0] in ("output", "post_activation", "pre_activation"):
+                targets.setdefault(name, []).append((var, kind.endswith("max"),
+                                                     kind.startswith("pre_activation")))
+    names = [n for n in targets if n is not None]
+    probe = tf_keras.Model(float_model.inputs, [float_model.get_layer(n).output for n in names])
+    low, high = {}, {}
+
+    def update(key, values):
+        low[key] = min(low.get(key, 0.0), float(values.min()))
+        high[key] = max(high.get(key, 0.0), float(values.max()))
+
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size]
+        update(None, batch)
+        for name, out in zip(names, probe.predict(batch, verbose=0)):
+            update(name, out)
+            if float_model.get_layer(name).get_config().get("activation") == "sigmoid":
+                p = np.clip(out, 1e-6, 1 - 1e-6)
+                update((name, "logit"), np.log(p / (1 - p)))
+    for name, variables in targets.items():
+        for var, is_max, logits in variables:
+            key = (name, "logit") if logits and (name, "logit") in low else name
+            var.assign(high[key] if is_max else low[key])
+
+
 def run_job(job):
     """Child process: rebuild with tf_keras, (prune/cluster), QAT, convert to int8."""
     import tensorflow as tf
@@ -178,6 +221,7 @@ def run_job(job):
             tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme())
     else:
         qat_model = tfmot.quantization.keras.quantize_model(model)
+    _calibrate_ranges(qat_model, model, x)
     log["qat_loss"] = _fit(qat_model, x, y, config)
 
     shape = [1, *kwargs["input_shape"]]
