@@ -117,3 +117,22 @@ def test_cli_reports_bad_recipe(tmp_path, capsys):
     train.add_arguments(parser)
     assert train.run(parser.parse_args(["--config", str(tmp_path / "missing.json")])) == 2
     assert "missing.json" in capsys.readouterr().err
+
+
+def test_init_from_seeds_an_image_twin_from_the_video_run(tiny_run, tmp_path):
+    import keras
+
+    from bgseg.training.trainer import train
+
+    recipe_path, run_dir = tiny_run
+    data = json.loads(recipe_path.read_text())["sources"][0]["path"]
+    image_model = {**TINY_MODEL, "input_shape": [32, 32, 3]}
+    path = _recipe_file(tmp_path / "twin.json", data, name="twin", epochs=1,
+                        model_kwargs=image_model, init_from=str(run_dir / "best.keras"))
+    logs = []
+    train(load_recipe(path), output=tmp_path / "twin", verbose=0, log=logs.append)
+    assert any("initialised from" in line and "stem_conv" in line for line in logs)
+    assert keras.models.load_model(tmp_path / "twin" / "best.keras").input_shape[-1] == 3
+    with pytest.raises(FileNotFoundError, match="init_from model not found"):
+        train(load_recipe(path, init_from=str(tmp_path / "missing.keras")),
+              output=tmp_path / "other", verbose=0)

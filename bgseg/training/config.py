@@ -35,6 +35,7 @@ class Recipe:
     workers: int = 0                    # tf.data map parallelism (0: AUTOTUNE)
     cache_dir: str = None               # COCO mask cache (default $BGSEG_CACHE or ~/.cache/bgseg)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
+    init_from: str = None               # a .keras model to start from (bgseg.training.transfer)
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
 
     def __post_init__(self):

@@ -162,7 +162,10 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
             log(f"resuming {run_dir} from last.keras after epoch {initial_epoch}")
             model = keras.models.load_model(run_dir / "last.keras")
         else:
-            model = compile_model(build_model(preset, **recipe.model_kwargs), recipe)
+            model = build_model(preset, **recipe.model_kwargs)
+            if recipe.init_from:
+                _init_from(model, recipe.init_from, log)
+            model = compile_model(model, recipe)
     _trim_log(run_dir / "log.csv", initial_epoch)
 
     start = initial_epoch * recipe.steps_per_epoch * recipe.batch_size
@@ -191,6 +194,18 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     write_json(run_dir / "state.json", state)
     log(f"done: {run_dir} (best val_IOU_calc_loss {state['best']} at epoch {state.get('best_epoch')})")
     return run_dir
+
+
+def _init_from(model, path, log):
+    import keras
+
+    from bgseg.training.transfer import transfer_weights
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"init_from model not found: {path}")
+    report = transfer_weights(keras.models.load_model(path, compile=False), model)
+    log(f"initialised from {path}: {report['copied']} layers copied, partial (channels mapped): "
+        f"{report['partial']}, fresh: {report['skipped']}")
 
 
 __all__ = ["RunDirError", "build_data", "compile_model", "data_throughput", "make_strategy",
