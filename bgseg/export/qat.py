@@ -5,8 +5,9 @@ TF-MOT only works on tf_keras models, and importing it switches the process to l
 builder spec, its weights and the training pairs. The child (`python -m bgseg.export.qat JOB`)
 rebuilds the same architecture with `keras_module=tf_keras`, copies the weights, optionally prunes
 (`prune_low_magnitude`) and/or clusters (`cluster_weights`) them while fine-tuning, applies
-`quantize_model`, fine-tunes `epochs` epochs with bgseg's BCE + IoU loss, and converts with batch 1,
-static H x W and int8 builtin ops only.
+`quantize_model`, starts the activation quantizers at the float model's ranges, fine-tunes `epochs`
+epochs (BatchNorm frozen) with bgseg's BCE + IoU loss, and converts with batch 1, static H x W and
+int8 builtin ops only.
 
 Training pairs are `(x, y)` when the data has masks, otherwise the float model's own predictions
 (self-distillation: QAT then learns to reproduce the float model under quantization noise).
@@ -201,6 +202,11 @@ def run_job(job):
         raise SystemExit(f"the tf_keras twin of {spec['builder']} {spec['kwargs']} does not have the "
                          f"model's weight shapes: pass the preset/builder kwargs it was built with")
     model.set_weights(values)
+    # Fine-tune with frozen BatchNorm (moving statistics, as at inference): batch statistics of a
+    # few small batches of new data would shift the model instead of adapting it to quantization.
+    for layer in model.layers:
+        if isinstance(layer, tf_keras.layers.BatchNormalization):
+            layer.trainable = False
     log = {}
     if config["prune_sparsity"]:
         schedule = tfmot.sparsity.keras.ConstantSparsity(config["prune_sparsity"], begin_step=0)
