@@ -128,11 +128,14 @@ def test_init_from_seeds_an_image_twin_from_the_video_run(tiny_run, tmp_path):
     data = json.loads(recipe_path.read_text())["sources"][0]["path"]
     image_model = {**TINY_MODEL, "input_shape": [32, 32, 3]}
     path = _recipe_file(tmp_path / "twin.json", data, name="twin", epochs=1,
-                        model_kwargs=image_model, init_from=str(run_dir / "best.keras"))
+                        model_kwargs=image_model, init_from=str(run_dir / "best.keras"),
+                        plot_images=0)
     logs = []
     train(load_recipe(path), output=tmp_path / "twin", verbose=0, log=logs.append)
     assert any("initialised from" in line and "stem_conv" in line for line in logs)
     assert keras.models.load_model(tmp_path / "twin" / "best.keras").input_shape[-1] == 3
+    plots = sorted(p.name for p in (tmp_path / "twin" / "plots").iterdir())
+    assert plots == ["loss.png"]  # plot_images 0: curves only
     with pytest.raises(FileNotFoundError, match="init_from model not found"):
         train(load_recipe(path, init_from=str(tmp_path / "missing.keras")),
               output=tmp_path / "other", verbose=0)

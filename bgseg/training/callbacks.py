@@ -112,8 +112,9 @@ class Plots(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.plot_dir.mkdir(parents=True, exist_ok=True)
-        pred = self.model.predict(self.x, verbose=0)
-        grid = prediction_grid(self.x, self.y, pred)
-        cv2.imwrite(str(self.plot_dir / f"epoch_{epoch + 1:03d}.png"), grid[..., ::-1])
+        if len(self.x):  # plot_images = 0: loss curves only
+            pred = self.model.predict(self.x, verbose=0)
+            grid = prediction_grid(self.x, self.y, pred)
+            cv2.imwrite(str(self.plot_dir / f"epoch_{epoch + 1:03d}.png"), grid[..., ::-1])
         if self.csv_path.is_file():
             plot_log(self.csv_path, self.plot_dir / "loss.png")

@@ -46,6 +46,8 @@ class Recipe:
         for name in ("epochs", "images_per_epoch", "batch_size", "val_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.plot_images < 0:
+            raise ValueError(f"plot_images must be >= 0, got {self.plot_images}")
         if self.images_per_epoch < self.batch_size:
             raise ValueError("images_per_epoch must be at least batch_size")
         if not self.sources:
