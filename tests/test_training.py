@@ -99,7 +99,8 @@ def test_recipe_validation(tmp_path):
         load_recipe(tmp_path / "nope.json")
 
 
-@pytest.mark.parametrize("name", ["default_video", "default_image", "coco_person"])
+@pytest.mark.parametrize(
+    "name", ["default_video", "default_video_finetune", "default_image", "coco_person"])
 def test_shipped_recipes_parse(name):
     from pathlib import Path
 

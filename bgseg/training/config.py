@@ -63,8 +63,9 @@ class Recipe:
         return d
 
     def fingerprint(self):
-        """Hash of everything that defines what the run learns (not `RESUMABLE_FIELDS`)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_FIELDS}
+        """Hash of everything that defines what the run learns (not `RESUMABLE_FIELDS`). Unset
+        optional fields are left out, so adding one to `Recipe` keeps older runs resumable."""
+        d = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_FIELDS and v is not None}
         return hashlib.sha1(json.dumps(d, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
     @classmethod
