@@ -138,3 +138,21 @@ def test_train_dataset_batches_and_resume_offset():
     assert x.shape == (4, 32, 32, 4) and y.shape == (4, 32, 32, 1)
     np.testing.assert_allclose(x[0].numpy(), sampler.train_sample(8)[0])
     np.testing.assert_allclose(x[3].numpy(), sampler.train_sample(11)[0])
+
+
+def test_stretch_crops_keep_the_source_aspect_like_inference():
+    crop_matrix = aug.crop_matrix
+    corners = np.array([[0, 0, 1.0], [854, 480, 1.0]]).T
+    full = AugmentConfig(val_full_frame=True)
+    m = crop_matrix(np.random.default_rng(0), (480, 854), (256, 256), full, train=False)
+    np.testing.assert_allclose((m @ corners).T, [[0, 0], [256, 256]], atol=1e-3)
+    square = crop_matrix(np.random.default_rng(0), (480, 854), (256, 256), AugmentConfig(),
+                         train=False)
+    assert abs(square[0, 0] - square[1, 1]) < 1e-6  # centre crop: proportions kept
+    cfg = AugmentConfig(stretch=1.0, scale=(0.8, 0.8), rotate=0, flip=0)
+    m = crop_matrix(np.random.default_rng(0), (480, 854), (256, 256), cfg, train=True)
+    # 0.8 of the frame along each axis fills the output: x squeezed 854/480 times more than y
+    assert m[0, 0] == pytest.approx(256 / (854 * 0.8), rel=1e-5)
+    assert m[1, 1] == pytest.approx(256 / (480 * 0.8), rel=1e-5)
+    with pytest.raises(ValueError, match="stretch"):
+        AugmentConfig(stretch=1.5)

@@ -29,6 +29,9 @@ class AugmentConfig:
     rotate: float = 12.0              # max degrees
     flip: float = 0.5                 # horizontal flip probability
     center_on_person: float = 0.5     # probability to centre a zoomed crop on the person
+    stretch: float = 0.0              # probability to crop with the source's aspect and stretch it
+                                      # to the model's, as the runtime does with whole frames
+    val_full_frame: bool = False      # validate on whole frames stretched (the runtime's view)
     photometric: bool = True
     background_prob: float = 0.0      # probability to composite onto a background photo
     backgrounds: tuple = ()           # folders of background photos
@@ -44,7 +47,8 @@ class AugmentConfig:
         if sum(self.prev_mask.values()) <= 0 or min(self.prev_mask.values()) < 0:
             raise ValueError(f"prev_mask probabilities must be >= 0 with a positive sum, got "
                              f"{self.prev_mask}")
-        for name in ("flip", "center_on_person", "background_prob", "video_prev_prob", "video_perturb"):
+        for name in ("flip", "center_on_person", "stretch", "background_prob", "video_prev_prob",
+                     "video_perturb"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augment.{name} must be a probability in [0, 1]")
         if self.background_prob > 0 and not self.backgrounds:
@@ -57,14 +61,25 @@ class AugmentConfig:
 
 def crop_matrix(rng, src_hw, out_hw, config, person_center=None, train=True):
     """2x3 affine taking source pixels to the (H, W) output. Without `train`: the centred largest
-    crop (deterministic)."""
+    crop, or the whole frame stretched with `config.val_full_frame` (deterministic).
+
+    A "stretch" crop (probability `config.stretch`) has the source's aspect ratio and is resized to
+    the model's size without keeping proportions, which is what inference does with a whole frame
+    of another aspect ratio (a 16:9 video frame into a 256x256 model)."""
     sh, sw = src_hw
     oh, ow = out_hw
     k = min(sh / oh, sw / ow)  # source pixels per output pixel for the largest crop
     if not train:
+        if config.val_full_frame:
+            return _affine((sw / ow, sh / oh), 0.0, False, (sw / 2, sh / 2), out_hw)
         return _affine(k, 0.0, False, (sw / 2, sh / 2), out_hw)
-    k *= rng.uniform(*config.scale)
-    ch, cw = oh * k, ow * k
+    zoom = rng.uniform(*config.scale)
+    if config.stretch and rng.random() < config.stretch:
+        k = (sw / ow * zoom, sh / oh * zoom)
+        cw, ch = sw * zoom, sh * zoom
+    else:
+        k *= zoom
+        ch, cw = oh * k, ow * k
     center = []
     for size, crop, idx in ((sw, cw, 0), (sh, ch, 1)):
         lo, hi = min(crop / 2, size / 2), max(size - crop / 2, size / 2)
@@ -78,9 +93,12 @@ def crop_matrix(rng, src_hw, out_hw, config, person_center=None, train=True):
 
 
 def _affine(k, angle, flip, center, out_hw):
+    """`k`: source pixels per output pixel, one number or (along x, along y)."""
     oh, ow = out_hw
+    kx, ky = (k, k) if np.isscalar(k) else k
     a = math.radians(angle)
-    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) / k
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ np.diag(
+        [1.0 / kx, 1.0 / ky])
     if flip:
         rot = np.array([[-1.0, 0.0], [0.0, 1.0]]) @ rot
     t = np.array([ow / 2, oh / 2]) - rot @ np.asarray(center, np.float64)
