@@ -1,6 +1,7 @@
 """Conversion modes (QAT included), parity, tensor names, overwrite safety, metadata, `bgseg export`."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -275,3 +276,17 @@ def test_qat_with_pruning_and_clustering(tiny_model, tmp_path):
     result = export_tflite(tiny_model, tmp_path / "qat_pc.tflite", config,
                            representative_data=(x, y), preset=QAT_SPEC, metadata={"note": "pc"})
     assert compare(tiny_model, result.path.read_bytes(), x[:8]).mask_iou > 0.7
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    from bgseg.export.convert import write_atomic
+
+    umask = os.umask(0o022)
+    try:
+        path = write_atomic(b"tflite", tmp_path / "m.tflite")
+    finally:
+        os.umask(umask)
+    assert path.read_bytes() == b"tflite" and (path.stat().st_mode & 0o777) == 0o644
+    with pytest.raises(FileExistsError):
+        write_atomic(b"other", path)
+    assert not [p for p in tmp_path.iterdir() if p.name != "m.tflite"]  # no temp file left behind

@@ -9,13 +9,13 @@ segmenter metadata plus bgseg's JSON entry (`metadata`), and is written atomical
 import dataclasses
 import os
 import pathlib
-import tempfile
 import warnings
 
 from ai_edge_litert import schema_py_generated as schema
 
 from bgseg.export import flatbuffer, gpu_check
 from bgseg.export.quantization import QuantizationConfig
+from bgseg.io import temp_file
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "mask"
@@ -155,15 +155,14 @@ def write_atomic(data, output_path, overwrite=False):
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = temp_file(path)  # permissions of a plain open(), not mkstemp's 0600
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        tmp.write_bytes(data)
         if not overwrite and path.exists():
             raise FileExistsError(f"{path} appeared during export; not replacing it")
         os.replace(tmp, path)
     except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
