@@ -50,6 +50,17 @@ def test_prev_mask_tps_warps_image_and_mask_together():
     assert min(moved) < 0.97                   # the frame itself moved
 
 
+def test_prev_mask_distractor_adds_false_regions_but_keeps_the_person():
+    mask = _blob_mask()
+    image = np.zeros((128, 128, 3), np.float32)
+    for s in range(10):
+        _, out_mask, prev = aug.synth_prev_mask(np.random.default_rng(s), "distractor", image, mask)
+        assert out_mask is mask
+        person = mask > 0.5
+        assert (prev[person] > 0.5).mean() > 0.6             # the person is (mostly) still there
+        assert (prev[~person] > 0.5).sum() > 0.005 * (~person).sum()  # plus wrong regions
+
+
 def test_unknown_mode_and_bad_config():
     with pytest.raises(ValueError, match="unknown previous-mask mode"):
         aug.synth_prev_mask(np.random.default_rng(0), "spin", np.zeros((8, 8, 3)), np.zeros((8, 8)))

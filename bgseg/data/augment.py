@@ -8,8 +8,10 @@ Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H
 - `composite`: paste the person onto a background photo.
 - previous-mask synthesis (`PREV_MASK_MODES`): "empty" (first frame / person entering), "small"
   (true mask under a small affine: follow the motion), "large" (large affine: learn to discard a
-  wrong prior) and "tps" (the frame and its mask are warped by a random thin-plate spline, the prior
-  keeps the unwarped mask: fast camera motion).
+  wrong prior), "tps" (the frame and its mask are warped by a random thin-plate spline, the prior
+  keeps the unwarped mask: fast camera motion) and "distractor" (the true mask under a small affine
+  plus false-positive blobs on the background: learn to drop a wrong region that a previous frame's
+  prediction would otherwise feed back frame after frame).
 """
 
 import dataclasses
@@ -18,7 +20,7 @@ import math
 import cv2
 import numpy as np
 
-PREV_MASK_MODES = ("empty", "small", "large", "tps")
+PREV_MASK_MODES = ("empty", "small", "large", "tps", "distractor")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +178,17 @@ def tps_warp(rng, image, mask):
     return cv2.remap(image, map_x, map_y, **args), cv2.remap(mask, map_x, map_y, **args)
 
 
+def distractor_blobs(rng, hw, count=(1, 3), size=(0.08, 0.35)):
+    """1-3 random filled ellipses, each axis `size` (fraction of the image side), as a float mask."""
+    h, w = hw
+    blobs = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(count[0], count[1] + 1))):
+        center = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+        axes = (max(1, int(rng.uniform(*size) * w / 2)), max(1, int(rng.uniform(*size) * h / 2)))
+        cv2.ellipse(blobs, center, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+    return blobs
+
+
 def synth_prev_mask(rng, mode, image, mask):
     """Return (image, mask, prev_mask) for a previous-mask mode (see module doc)."""
     if mode == "empty":
@@ -187,6 +200,9 @@ def synth_prev_mask(rng, mode, image, mask):
     if mode == "tps":
         warped_image, warped_mask = tps_warp(rng, image, mask)
         return warped_image, warped_mask, soften(rng, mask)
+    if mode == "distractor":
+        prior = np.maximum(affine_mask(rng, mask), distractor_blobs(rng, mask.shape))
+        return image, mask, soften(rng, prior)
     raise ValueError(f"unknown previous-mask mode {mode!r}; known: {PREV_MASK_MODES}")
 
 
