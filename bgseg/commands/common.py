@@ -7,11 +7,11 @@ import argparse
 import sys
 
 
-def add_model_arguments(parser, smoothing=False):
+def add_model_arguments(parser, smoothing=False, default_model="default"):
     group = parser.add_argument_group("model")
-    group.add_argument("--model", default="default", metavar="PATH|NAME",
-                       help="a .tflite file or a shipped model name (default: %(default)s; also "
-                            "default_image)")
+    group.add_argument("--model", default=default_model, metavar="PATH|NAME",
+                       help="a .tflite file or a shipped model name: default (the video model), "
+                            "default_image (default: %(default)s)")
     group.add_argument("--threads", type=int, default=None, metavar="N",
                        help="interpreter threads (default: min(4, CPU count))")
     group.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,

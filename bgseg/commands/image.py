@@ -13,7 +13,7 @@ def add_arguments(parser):
                              "extension, in folders the input's (PNG for --alpha)")
     parser.add_argument("--max-pixels", type=float, default=100e6, metavar="N",
                         help="refuse images larger than N pixels (default: 100e6)")
-    common.add_model_arguments(parser)
+    common.add_model_arguments(parser, default_model="default_image")
     common.add_effect_arguments(parser, default="--alpha")
 
 
