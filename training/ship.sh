@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the shipped default models end to end: train, export, copy into the package, check on the
 # real GPU delegate, and measure side by side with MediaPipe. Run from the repository root with the
-# [train] extra installed and ../shared/data present. About 1 h 45 min on 2 CPU cores.
+# [train] extra installed and ../shared/data present. About 2 h on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="../shared/data"
@@ -9,6 +9,7 @@ trained="ccp, celebamask, coco_person (train split), coco_mini (train split), da
 
 python -m bgseg train --config training/default_video.json            # stage 1
 python -m bgseg train --config training/default_video_finetune.json   # stage 2
+python -m bgseg train --config training/default_video_distractor.json # stage 3: the video model
 python -m bgseg train --config training/default_image.json            # image twin, from stage 2
 
 export_pair() {  # $1 .keras, $2 release name
@@ -17,7 +18,7 @@ export_pair() {  # $1 .keras, $2 release name
   python -m bgseg export "$1" -o "tflite/$2_int8.tflite" --mode int8 \
     --representative "$data/unlabelled_people" --samples 128 --training-data "$trained" --overwrite
 }
-export_pair runs/default_video_finetune/best.keras bgseg_video_256
+export_pair runs/default_video_distractor/best.keras bgseg_video_256
 export_pair runs/default_image/best.keras bgseg_image_256
 
 # The package's default models (loaded by name, e.g. bgseg.load("default")): the int8 files, the
