@@ -100,7 +100,8 @@ def test_recipe_validation(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["default_video", "default_video_finetune", "default_image", "coco_person"])
+    "name", ["default_video", "default_video_finetune", "default_video_distractor", "default_image",
+             "coco_person"])
 def test_shipped_recipes_parse(name):
     from pathlib import Path
 
