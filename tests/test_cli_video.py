@@ -129,3 +129,13 @@ def test_audio_is_remuxed_when_ffmpeg_is_on_path(tmp_path, model, clip, capsys, 
     args = log.read_text().split()
     assert str(clip) in args and "1:a:0?" in args and args[-1] != str(out)   # into a temp file
     assert _props(out)[1:] == (80, 48, 8) and list(out.parent.glob(".*")) == []
+
+
+@pytest.mark.parametrize("command", ["video", "webcam"])
+def test_max_frames_below_one_is_refused(command, tmp_path, capsys):
+    from bgseg.cli import main
+
+    source = ["in.mp4"] if command == "video" else []
+    assert main([command, *source, "-o", str(tmp_path / "out.mp4"), "--max-frames", "0"]) == 2
+    assert "--max-frames must be >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "out.mp4").exists()

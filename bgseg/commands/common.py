@@ -44,6 +44,14 @@ def error(message):
     print(f"bgseg: error: {message}", file=sys.stderr)
 
 
+def max_frames_invalid(args):
+    """Report and return True when `--max-frames` is given but below 1 (video and webcam)."""
+    if args.max_frames is not None and args.max_frames < 1:
+        error(f"--max-frames must be >= 1, got {args.max_frames}")
+        return True
+    return False
+
+
 def note(message):
     print(f"bgseg: {message}", file=sys.stderr)
 

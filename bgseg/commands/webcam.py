@@ -63,8 +63,7 @@ def run(args):
         common.error("video files cannot carry transparency here; use --mask-only or "
                      "--background/--blur")
         return 2
-    if args.max_frames is not None and args.max_frames < 1:
-        common.error(f"--max-frames must be >= 1, got {args.max_frames}")
+    if common.max_frames_invalid(args):
         return 2
     try:
         if args.output:
