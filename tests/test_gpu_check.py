@@ -5,7 +5,8 @@ import copy
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from bgseg.export import QuantizationConfig, flatbuffer, gpu_check
+from bgseg import flatbuffer
+from bgseg.export import QuantizationConfig, gpu_check
 
 SIZE = 32
 

@@ -12,6 +12,9 @@ Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H
   keeps the unwarped mask: fast camera motion) and "distractor" (the true mask under a small affine
   plus false-positive blobs on the background: learn to drop a wrong region that a previous frame's
   prediction would otherwise feed back frame after frame).
+- on-policy priors (`on_policy`): the sample carries the previous frame (the real one for clips,
+  `previous_frame` for photos) and a synthetic prior for it; the training pipeline replaces the
+  prior with the model's own prediction on that frame (`bgseg.data.pipeline.on_policy_priors`).
 """
 
 import dataclasses
@@ -41,6 +44,8 @@ class AugmentConfig:
         default_factory=lambda: {"empty": 0.2, "small": 0.45, "large": 0.15, "tps": 0.2})
     video_prev_prob: float = 0.8      # clips: probability to use the real previous frame's mask
     video_perturb: float = 0.5        # clips: probability to add a small affine to that mask
+    on_policy: float = 0.0            # probability that the prior is the model's own prediction on
+                                      # the previous frame, as the runtime feeds it (see pipeline)
 
     def __post_init__(self):
         unknown = set(self.prev_mask) - set(PREV_MASK_MODES)
@@ -50,7 +55,7 @@ class AugmentConfig:
             raise ValueError(f"prev_mask probabilities must be >= 0 with a positive sum, got "
                              f"{self.prev_mask}")
         for name in ("flip", "center_on_person", "stretch", "background_prob", "video_prev_prob",
-                     "video_perturb"):
+                     "video_perturb", "on_policy"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augment.{name} must be a probability in [0, 1]")
         if self.background_prob > 0 and not self.backgrounds:
@@ -187,6 +192,17 @@ def distractor_blobs(rng, hw, count=(1, 3), size=(0.08, 0.35)):
         axes = (max(1, int(rng.uniform(*size) * w / 2)), max(1, int(rng.uniform(*size) * h / 2)))
         cv2.ellipse(blobs, center, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
     return blobs
+
+
+def previous_frame(rng, image, mask):
+    """A plausible previous frame of a still photo: image and mask under a small random motion."""
+    m = random_affine(rng, mask.shape, 5.0, 0.06, 0.05)
+    size = (mask.shape[1], mask.shape[0])
+    prev_image = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REFLECT_101)
+    prev_mask = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT_101)
+    return prev_image, prev_mask
 
 
 def synth_prev_mask(rng, mode, image, mask):

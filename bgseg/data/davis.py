@@ -2,8 +2,8 @@
 `<root>/Annotations/480p/<clip>/NNNNN.png`.
 
 Every frame is an `Item` keyed by its clip name (so a whole clip falls in one split); from the second
-frame on, `prev_mask` is the previous frame's true mask, which trains the 4th input channel on real
-motion.
+frame on, `prev_mask` is the previous frame's true mask and `prev_image` the previous frame, which
+train the 4th input channel on real motion (synthetic and on-policy priors).
 """
 
 from pathlib import Path
@@ -22,14 +22,15 @@ def davis_items(root, resolution="480p"):
     items = []
     for clip_dir in sorted(p for p in images_root.iterdir() if p.is_dir()):
         frames = sorted(clip_dir.glob("*.jpg"))
-        prev = None
+        prev = prev_frame = None
         for frame in frames:
             mask = masks_root / clip_dir.name / f"{frame.stem}.png"
             if not mask.is_file():
                 raise FileNotFoundError(f"DAVIS frame {frame} has no annotation {mask}")
             items.append(Item(key=clip_dir.name, image=str(frame), mask=str(mask),
-                              prev_mask=None if prev is None else str(prev)))
-            prev = mask
+                              prev_mask=None if prev is None else str(prev),
+                              prev_image=None if prev_frame is None else str(prev_frame)))
+            prev, prev_frame = mask, frame
     if not items:
         raise ValueError(f"no DAVIS clips in {images_root}")
     return items

@@ -16,12 +16,14 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 @dataclasses.dataclass(frozen=True)
 class Item:
-    """One training pair. `key` decides the split; `prev_mask` is the previous video frame's mask."""
+    """One training pair. `key` decides the split; `prev_image` and `prev_mask` are the previous
+    video frame and its mask."""
 
     key: str
     image: str
     mask: str
     prev_mask: str = None
+    prev_image: str = None
 
 
 def folder_items(root):

@@ -13,6 +13,9 @@ import numpy as np
 
 from bgseg.data import augment as aug
 
+# Extra channels of an on-policy training sample: the previous frame's RGB and a 0/1 flag.
+ON_POLICY_EXTRA = 4
+
 cv2.setNumThreads(1)  # tf.data parallelism already uses the cores; nested OpenCV threads only contend
 
 
@@ -68,7 +71,10 @@ class Sampler:
         if train and cfg.photometric:
             image = aug.photometric(rng, image)
         if self.channels == 4:
-            if sample.prev_mask is not None and rng.random() < cfg.video_prev_prob:
+            extra = None
+            if train and cfg.on_policy and rng.random() < cfg.on_policy:
+                prev, extra = self._on_policy_prior(rng, sample, m, image, mask)
+            elif sample.prev_mask is not None and rng.random() < cfg.video_prev_prob:
                 prev = aug.warp(sample.prev_mask, m, hw).astype(np.float32) / 255.0
                 if rng.random() < cfg.video_perturb:
                     prev = aug.affine_mask(rng, prev)
@@ -76,7 +82,34 @@ class Sampler:
                 mode = aug.PREV_MASK_MODES[rng.choice(len(aug.PREV_MASK_MODES), p=self.prev_probs)]
                 image, mask, prev = aug.synth_prev_mask(rng, mode, image, mask)
             image = np.concatenate([image, prev[..., None]], axis=-1)
+            if train and cfg.on_policy:
+                if extra is None:
+                    extra = np.zeros(hw + (ON_POLICY_EXTRA,), np.float32)
+                image = np.concatenate([image, extra], axis=-1)
         return image.astype(np.float32), mask[..., None].astype(np.float32)
+
+    @property
+    def stream_channels(self):
+        """Channels of a training sample: the model's, plus [previous frame RGB, on-policy flag]
+        when on-policy priors are on (`on_policy_priors` turns them back into the model's 4)."""
+        if self.channels == 4 and self.config.on_policy:
+            return 4 + ON_POLICY_EXTRA
+        return self.channels
+
+    def _on_policy_prior(self, rng, sample, m, image, mask):
+        """(prior for the previous frame, [previous frame RGB, flag 1]) of an on-policy sample."""
+        hw = self.out_hw
+        if sample.prev_image is not None:
+            prev_image = aug.warp(sample.prev_image, m, hw).astype(np.float32) / 255.0
+            prev_mask = aug.warp(sample.prev_mask, m, hw).astype(np.float32) / 255.0
+            if self.config.photometric:
+                prev_image = aug.photometric(rng, prev_image)
+        else:
+            prev_image, prev_mask = aug.previous_frame(rng, image, mask)
+        # what the previous frame itself was given: nothing (a first frame) or a plausible prediction
+        prior = (np.zeros_like(prev_mask) if rng.random() < 0.4
+                 else aug.soften(rng, aug.affine_mask(rng, prev_mask)))
+        return prior, np.concatenate([prev_image, np.ones(hw + (1,), np.float32)], axis=-1)
 
     def _background(self, rng):
         bg = self.backgrounds.get(int(rng.integers(len(self.backgrounds))))
@@ -100,21 +133,55 @@ class Sampler:
         return np.stack(xs), np.stack(ys)
 
 
-def train_dataset(sampler, batch_size, start=0, parallel=None):
-    """Infinite batched `tf.data.Dataset` of training samples `start, start + 1, ...`."""
+def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teacher=None,
+                  distill=0.0):
+    """Infinite batched `tf.data.Dataset` of training samples `start, start + 1, ...`.
+
+    `policy` (the model being trained) turns on-policy samples into model inputs
+    (`on_policy_priors`); `teacher` with `distill` > 0 mixes the teacher's prediction on the RGB
+    frame into the target (`distilled_targets`).
+    """
     import tensorflow as tf
 
     h, w = sampler.out_hw
+    channels = sampler.stream_channels
 
     def load(i):
         x, y = tf.numpy_function(sampler.train_sample, [i], [tf.float32, tf.float32], stateful=False)
-        x.set_shape((h, w, sampler.channels))
+        x.set_shape((h, w, channels))
         y.set_shape((h, w, 1))
         return x, y
 
     ds = tf.data.Dataset.counter(start).map(
         load, num_parallel_calls=parallel or tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    if channels != sampler.channels:
+        if policy is None:
+            raise ValueError("on-policy priors (augment.on_policy > 0) need the model as `policy`")
+        ds = ds.map(lambda x, y: (on_policy_priors(policy, x), y))
+    if teacher is not None and distill > 0:
+        ds = ds.map(lambda x, y: (x, distilled_targets(teacher, x, y, distill)))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def on_policy_priors(policy, x):
+    """Batch [RGB, prior, previous RGB, flag] -> [RGB, prior'] where flagged samples get
+    prior' = policy([previous RGB, prior]): the model's own prediction on the previous frame, as
+    the runtime feeds it back. Gradients do not flow through the prior."""
+    import tensorflow as tf
+
+    rgb, prior, prev_rgb, flag = x[..., :3], x[..., 3:4], x[..., 4:7], x[..., 7:8]
+    predicted = tf.stop_gradient(policy(tf.concat([prev_rgb, prior], axis=-1), training=False))
+    return tf.concat([rgb, flag * predicted + (1.0 - flag) * prior], axis=-1)
+
+
+def distilled_targets(teacher, x, y, weight):
+    """Soft targets (1 - weight) * truth + weight * teacher(RGB): with a cross-entropy loss this is
+    the truth term plus a distillation term to the (frozen) teacher."""
+    import tensorflow as tf
+
+    t = tf.stop_gradient(teacher(x[..., :3], training=False))
+    return (1.0 - weight) * y + weight * t
 
 
 def measure_throughput(dataset, batches=20, warmup=3):

@@ -85,6 +85,7 @@ class Sample:
     mask: np.ndarray
     prev_mask: np.ndarray = None
     person_center: tuple = None
+    prev_image: np.ndarray = None
 
 
 def load_sample(item, short_side):
@@ -93,13 +94,18 @@ def load_sample(item, short_side):
     size = (image.shape[1], image.shape[0])
     mask = read_mask(item.mask, size)
     prev = read_mask(item.prev_mask, size) if item.prev_mask else None
+    prev_image = read_image(item.prev_image) if item.prev_image else None
+    if prev_image is not None and prev_image.shape != image.shape:
+        raise ValueError(f"{item.prev_image}: size {prev_image.shape[1::-1]} differs from "
+                         f"{item.image} ({size})")
     if short_side:
         image = _shrink(image, short_side, cv2.INTER_AREA)
         mask = _shrink(mask, short_side, cv2.INTER_AREA)
         prev = None if prev is None else _shrink(prev, short_side, cv2.INTER_AREA)
+        prev_image = None if prev_image is None else _shrink(prev_image, short_side, cv2.INTER_AREA)
     ys, xs = np.nonzero(mask > 127)
     center = (float(xs.mean()), float(ys.mean())) if len(xs) else None
-    return Sample(item.key, image, mask, prev, center)
+    return Sample(item.key, image, mask, prev, center, prev_image)
 
 
 class LoadedSource:

@@ -13,7 +13,8 @@ import warnings
 
 from ai_edge_litert import schema_py_generated as schema
 
-from bgseg.export import flatbuffer, gpu_check
+from bgseg import flatbuffer
+from bgseg.export import gpu_check
 from bgseg.export.quantization import QuantizationConfig
 from bgseg.io import temp_file
 

@@ -20,7 +20,7 @@ import sys
 
 from ai_edge_litert import schema_py_generated as schema
 
-from bgseg.export import flatbuffer
+from bgseg import flatbuffer
 
 OP = schema.BuiltinOperator
 ACT = schema.ActivationFunctionType

@@ -17,7 +17,7 @@ import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from bgseg.export import flatbuffer
+from bgseg import flatbuffer
 from bgseg.version import __version__
 
 CONTRACT_VERSION = 1

@@ -3,10 +3,12 @@
 import dataclasses
 
 from bgseg.models.hourglass import build_hourglass
+from bgseg.models.selfie import build_selfie
 from bgseg.models.tiramisu import build_tiramisu
 from bgseg.models.unet import build_unet
 
-BUILDERS = {"hourglass": build_hourglass, "tiramisu": build_tiramisu, "unet": build_unet}
+BUILDERS = {"hourglass": build_hourglass, "selfie": build_selfie, "tiramisu": build_tiramisu,
+            "unet": build_unet}
 
 # Every model takes RGB scaled to [0, 1] (and, for 4-channel models, the previous mask in [0, 1]).
 NORMALIZATION = {"mean": 0.0, "std": 255.0}
@@ -40,6 +42,12 @@ def _preset(name, builder, parameters, description, **kwargs):
 
 
 PRESETS = {p.name: p for p in [
+    _preset("selfie_256", "selfie", 106_545, "MediaPipe selfie-segmenter architecture, 256x256, "
+            "RGB + previous mask (the default video model)", input_shape=(256, 256, 4)),
+    _preset("selfie_image_256", "selfie", 106_401, "MediaPipe selfie-segmenter architecture, "
+            "256x256, RGB only (the default image model)", input_shape=(256, 256, 3)),
+    _preset("selfie_144x256", "selfie", 106_545, "MediaPipe selfie-segmenter architecture, "
+            "landscape 144x256 (H x W), RGB + previous mask", input_shape=(144, 256, 4)),
     _preset("hourglass_256", "hourglass", 95_597, "video model, 256x256, RGB + previous mask",
             input_shape=(256, 256, 4)),
     _preset("hourglass_144x256", "hourglass", 59_065, "landscape video model, 144x256 (H x W), "
@@ -69,18 +77,35 @@ def get_preset(name):
                        f"or a builder name: {', '.join(sorted(BUILDERS))}") from None
 
 
-def build_model(name_or_preset, keras_module=None, **overrides):
+def build_model(name_or_preset, keras_module=None, weights=None, **overrides):
     """Build a model from a preset name (kwargs overridable) or a bare builder name.
 
     `build_model("hourglass_256")`, `build_model("hourglass", input_shape=(128, 128, 3))`,
-    `build_model("tiramisu_103", keras_module=tf_keras)` for a tf_keras twin.
+    `build_model("tiramisu_103", keras_module=tf_keras)` for a tf_keras twin,
+    `build_model("selfie_256", weights="mediapipe_selfie")` with pretrained weights
+    (`bgseg.models.pretrained`).
     """
+    if weights is not None:
+        from bgseg.models.pretrained import PretrainedError, pretrained_models
+
+        if weights not in pretrained_models():
+            raise PretrainedError(f"unknown pretrained weights {weights!r}; known: "
+                                  f"{', '.join(sorted(pretrained_models()))}")
     if isinstance(name_or_preset, Preset):
         preset = name_or_preset
     elif name_or_preset in BUILDERS:
-        return BUILDERS[name_or_preset](keras_module=keras_module, **overrides)
+        model = BUILDERS[name_or_preset](keras_module=keras_module, **overrides)
+        return _with_weights(model, weights)
     else:
         preset = get_preset(name_or_preset)
     kwargs = {**preset.kwargs, **overrides}
     kwargs.setdefault("name", preset.name)
-    return BUILDERS[preset.builder](keras_module=keras_module, **kwargs)
+    return _with_weights(BUILDERS[preset.builder](keras_module=keras_module, **kwargs), weights)
+
+
+def _with_weights(model, weights):
+    if weights is not None:
+        from bgseg.models.pretrained import apply_pretrained
+
+        apply_pretrained(model, weights)
+    return model

@@ -35,7 +35,9 @@ class Recipe:
     workers: int = 0                    # tf.data map parallelism (0: AUTOTUNE)
     cache_dir: str = None               # COCO mask cache (default $BGSEG_CACHE or ~/.cache/bgseg)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
-    init_from: str = None               # a .keras model to start from (bgseg.training.transfer)
+    init_from: str = None               # a .keras model or pretrained name to start from
+    teacher: str = None                 # a .keras model or pretrained name to distil from (frozen)
+    distill: float = 0.0                # weight of the teacher in the soft targets, in [0, 1)
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
 
     def __post_init__(self):
@@ -52,6 +54,10 @@ class Recipe:
             raise ValueError("images_per_epoch must be at least batch_size")
         if not self.sources:
             raise ValueError("a recipe needs at least one source")
+        if not 0 <= self.distill < 1:
+            raise ValueError(f"distill must be in [0, 1), got {self.distill}")
+        if self.distill and not self.teacher:
+            raise ValueError("distill > 0 needs a 'teacher'")
 
     @property
     def steps_per_epoch(self):

@@ -152,6 +152,8 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     preset = get_preset(recipe.model)
     shape = tuple(recipe.model_kwargs.get("input_shape", preset.input_shape))
     hw, channels = shape[:2], shape[2]
+    for field in ("init_from", "teacher"):  # fail before any data loads
+        check_model_source(getattr(recipe, field), field)
     sampler, (val_x, val_y) = build_data(recipe, hw, channels, log=log)
     keras.utils.set_random_seed(recipe.seed)
 
@@ -168,8 +170,14 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
             model = compile_model(model, recipe)
     _trim_log(run_dir / "log.csv", initial_epoch)
 
+    teacher = None
+    if recipe.teacher and recipe.distill:
+        teacher = load_model_source(recipe.teacher)
+        teacher.trainable = False
+        log(f"distilling from {recipe.teacher} (weight {recipe.distill})")
     start = initial_epoch * recipe.steps_per_epoch * recipe.batch_size
-    dataset = train_dataset(sampler, recipe.batch_size, start=start, parallel=recipe.workers or None)
+    dataset = train_dataset(sampler, recipe.batch_size, start=start, parallel=recipe.workers or None,
+                            policy=model, teacher=teacher, distill=recipe.distill)
     val_ds = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(recipe.batch_size)
     n_plot = min(recipe.plot_images, len(val_x))
     plot_idx = np.unique(np.linspace(0, len(val_x) - 1, n_plot).astype(int))  # across sources
@@ -196,17 +204,40 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     return run_dir
 
 
-def _init_from(model, path, log):
+def check_model_source(source, field="init_from"):
+    """Raise a one-line error unless `source` is None, a pretrained name or a `.keras` file."""
+    from bgseg.models.pretrained import is_pretrained_name, pretrained_models
+
+    if source is None or is_pretrained_name(source):
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"{field}: {source!r} is neither a .keras file nor a pretrained name "
+                                f"({', '.join(sorted(pretrained_models()))})")
+    if path.suffix != ".keras":
+        raise ValueError(f"{field}: {source} is not a .keras model (a .tflite cannot be trained; use "
+                         f"the Keras model it was exported from, or a pretrained name)")
+
+
+def load_model_source(source):
+    """The Keras model of a pretrained name or a `.keras` path."""
     import keras
 
+    from bgseg.models.pretrained import is_pretrained_name, load_pretrained
+
+    if is_pretrained_name(source):
+        return load_pretrained(source)
+    return keras.models.load_model(source, compile=False)
+
+
+def _init_from(model, source, log):
     from bgseg.training.transfer import transfer_weights
 
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"init_from model not found: {path}")
-    report = transfer_weights(keras.models.load_model(path, compile=False), model)
-    log(f"initialised from {path}: {report['copied']} layers copied, partial (channels mapped): "
+    check_model_source(source)
+    report = transfer_weights(load_model_source(source), model, zero_new_channels=True)
+    log(f"initialised from {source}: {report['copied']} layers copied, partial (channels mapped): "
         f"{report['partial']}, fresh: {report['skipped']}")
 
 
-__all__ = ["RunDirError", "build_data", "compile_model", "data_throughput", "make_strategy",
+__all__ = ["RunDirError", "build_data", "check_model_source", "load_model_source", "compile_model", "data_throughput", "make_strategy",
            "prepare_run_dir", "train"]

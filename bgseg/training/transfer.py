@@ -47,9 +47,13 @@ def _flatten(x):
     return [x]
 
 
-def transfer_weights(source, target):
+def transfer_weights(source, target, zero_new_channels=False):
     """Copy `source`'s weights into `target` layer by layer (see module doc). Returns a report
-    {"copied": n, "partial": [layer names], "skipped": [layer names]}."""
+    {"copied": n, "partial": [layer names], "skipped": [layer names]}.
+
+    With `zero_new_channels`, convolution kernels get zeros for the input channels `source` lacks
+    (e.g. a previous-mask channel added to an image model), so `target` computes exactly what
+    `source` did until it is trained."""
     src_labels, dst_labels = channel_labels(source), channel_labels(target)
     report = {"copied": 0, "partial": [], "skipped": []}
     for layer in target.layers:
@@ -66,7 +70,7 @@ def transfer_weights(source, target):
             report["copied"] += 1
             continue
         mapped = _map_channels(type(layer).__name__, src_w, dst_w, src_labels[layer.name],
-                               dst_labels[layer.name])
+                               dst_labels[layer.name], zero_new_channels)
         if mapped is None:
             report["skipped"].append(layer.name)
         else:
@@ -75,7 +79,7 @@ def transfer_weights(source, target):
     return report
 
 
-def _map_channels(kind, src_w, dst_w, src_labels, dst_labels):
+def _map_channels(kind, src_w, dst_w, src_labels, dst_labels, zero_new=False):
     """Weights of `dst` with the input channels it shares with `src` copied; None if impossible."""
     index = {lab: i for i, lab in enumerate(src_labels)}
     pairs = [(d, index[lab]) for d, lab in enumerate(dst_labels) if lab in index]
@@ -94,7 +98,7 @@ def _map_channels(kind, src_w, dst_w, src_labels, dst_labels):
         s_shape[axis] = d.shape[axis]
         if s_shape != list(d.shape):
             return None
-        new = d.copy()
+        new = np.zeros_like(d) if zero_new and kind in ("Conv2D", "Conv2DTranspose") else d.copy()
         sl_d = [slice(None)] * d.ndim
         sl_s = [slice(None)] * s.ndim
         sl_d[axis], sl_s[axis] = d_idx, s_idx

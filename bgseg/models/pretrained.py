@@ -1,0 +1,86 @@
+"""Pretrained Keras models shipped with the package, by name (keras-hub-like presets with weights).
+
+    model = bgseg.build_model("selfie_256", weights="mediapipe_selfie")   # 4 channels, zero prior slice
+    model = bgseg.models.load_pretrained("default")                        # the shipped default video model
+
+`bgseg/assets/pretrained.json` lists each name: its `.keras` file, the preset it was saved as, its
+SHA-256 and its licence. Files load offline with Keras `safe_mode`; a file whose checksum differs
+from the registry (stale or damaged) is refused. Asked for another preset of the same architecture
+(e.g. the 4-channel video variant of a 3-channel model), the weights are transferred across the
+input-channel change with the new channels' kernels at zero, so the prediction is unchanged until
+fine-tuning.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+REGISTRY = ASSETS / "pretrained.json"
+
+
+class PretrainedError(ValueError):
+    """An unknown pretrained name, a missing file or a checksum mismatch."""
+
+
+def pretrained_models():
+    """{name: {"file", "preset", "sha256", "license", "description"}}."""
+    with open(REGISTRY, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def is_pretrained_name(name):
+    return isinstance(name, str) and name in pretrained_models()
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def pretrained_path(name):
+    """The verified `.keras` file of a pretrained name."""
+    registry = pretrained_models()
+    if name not in registry:
+        raise PretrainedError(f"unknown pretrained weights {name!r}; known: "
+                              f"{', '.join(sorted(registry))}")
+    entry = registry[name]
+    path = ASSETS / entry["file"]
+    if not path.is_file():
+        raise PretrainedError(f"pretrained weights {name!r} are not installed: {path} is missing "
+                              f"(reinstall bgseg)")
+    digest = sha256(path)
+    if digest != entry["sha256"]:
+        raise PretrainedError(f"pretrained weights {name!r}: {path} has SHA-256 {digest[:12]}..., "
+                              f"the registry expects {entry['sha256'][:12]}... (stale or damaged "
+                              f"file; reinstall bgseg)")
+    return path
+
+
+def load_pretrained(name, compile=False):
+    """The pretrained Keras model `name`, as saved (its own preset)."""
+    import keras
+
+    from bgseg import losses, metrics  # noqa: F401 - registers the custom objects
+
+    return keras.models.load_model(pretrained_path(name), compile=compile, safe_mode=True)
+
+
+def apply_pretrained(model, name):
+    """Load the pretrained weights `name` into `model` (same architecture, any input size and 3 or
+    4 channels). Returns the transfer report. Raises PretrainedError when nothing matches."""
+    from bgseg.training.transfer import transfer_weights
+
+    source = load_pretrained(name)
+    if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
+        model.set_weights(source.get_weights())
+        return {"copied": len([l for l in model.layers if l.weights]), "partial": [], "skipped": []}
+    report = transfer_weights(source, model, zero_new_channels=True)
+    if report["skipped"]:
+        raise PretrainedError(f"pretrained weights {name!r} ({pretrained_models()[name]['preset']}) "
+                              f"do not fit model {model.name!r}: no weights for "
+                              f"{', '.join(report['skipped'][:5])}")
+    return report

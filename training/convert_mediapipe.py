@@ -1,0 +1,62 @@
+"""Write the converted MediaPipe selfie segmenter as a pretrained Keras model of bgseg.
+
+    python training/convert_mediapipe.py [--tflite PATH]
+
+Reads `selfie_segmentation.tflite` from the `mediapipe==0.10.21` wheel (Apache-2.0; default: the
+venv made by `tflite/setup_mediapipe_venv.sh`), converts it with `bgseg.models.convert_mediapipe`,
+checks the Keras prediction against the `.tflite` on generated images, writes
+`bgseg/assets/mediapipe_selfie.keras` (preset `selfie_image_256`) and records its SHA-256 in
+`bgseg/assets/pretrained.json`.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bgseg.models.convert_mediapipe import WHEEL_PATH, from_mediapipe
+from bgseg.models.pretrained import ASSETS, REGISTRY, sha256
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TFLITE = ROOT / ".venv-mediapipe/lib/python3.11/site-packages" / WHEEL_PATH
+NAME = "mediapipe_selfie"
+
+
+def tflite_predict(path, images):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    results = []
+    for image in images:
+        interpreter.set_tensor(inp["index"], image[None])
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(out["index"])[0])
+    return np.stack(results)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tflite", default=str(DEFAULT_TFLITE))
+    args = parser.parse_args()
+    model = from_mediapipe(args.tflite, (256, 256, 3), name="selfie_image_256")
+    images = np.random.default_rng(0).random((4, 256, 256, 3), dtype=np.float32)
+    diff = np.abs(model.predict(images, verbose=0) - tflite_predict(args.tflite, images)).max()
+    if diff > 1e-3:
+        raise SystemExit(f"conversion differs from the .tflite by {diff}")
+    path = ASSETS / f"{NAME}.keras"
+    model.save(path)
+    registry = json.loads(REGISTRY.read_text()) if REGISTRY.is_file() else {}
+    registry[NAME] = {
+        "file": path.name, "preset": "selfie_image_256", "sha256": sha256(path),
+        "license": "Apache-2.0 (MediaPipe selfie segmentation model card)",
+        "description": "MediaPipe's selfie segmenter (mediapipe==0.10.21), converted unmodified",
+    }
+    REGISTRY.write_text(json.dumps(registry, indent=2) + "\n")
+    print(f"wrote {path} ({model.count_params():,} parameters, max |diff| vs .tflite {diff:.2e})")
+
+
+if __name__ == "__main__":
+    main()
