@@ -39,10 +39,10 @@ THRESHOLD = 0.5
 class TFLiteModel:
     """A per-frame runner over the Interpreter that times `invoke` and the whole frame."""
 
-    def __init__(self, name, path, threads):
+    def __init__(self, name, path, threads, feedback=True):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.name, self.path = name, Path(path)
+        self.name, self.path, self.feedback = name, Path(path), feedback
         if not self.path.is_file():
             raise FileNotFoundError(f"{name}: model file not found: {self.path}")
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
@@ -89,7 +89,8 @@ class TFLiteModel:
             raise ValueError(f"{self.name}: the model output non-finite values ({self.path}); "
                              "a broken export (e.g. unfrozen VAR_HANDLE/READ_VARIABLE ops)?")
         prob = np.clip(prob, 0.0, 1.0)
-        self.prior = prob
+        if self.feedback:
+            self.prior = prob
         alpha = cv2.resize(prob[..., 0], (bgr.shape[1], bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
         self.frame_seconds.append(time.perf_counter() - start)
         return alpha
@@ -196,9 +197,25 @@ def _label(image, text):
     return image
 
 
+class Solidity:
+    """Mean interior / background solidity (`bgseg.evaluation.solidity`) over items."""
+
+    def __init__(self):
+        self.values = {"interior": [], "background": []}
+
+    def update(self, alpha, truth):
+        for key, value in zip(("interior", "background"), evaluation.solidity(alpha, truth)):
+            if value is not None:
+                self.values[key].append(value)
+
+    def result(self):
+        return {f"solid_{k}": float(np.mean(v)) if v else None for k, v in self.values.items()}
+
+
 def run_image_set(models, items, worst):
-    """Mean IoU of every model on independent still images (prior mask reset for each)."""
+    """Mean IoU and solidity of every model on independent still images (prior reset for each)."""
     ious = {m.name: [] for m in models}
+    solid = {m.name: Solidity() for m in models}
     for key, image, truth in items:
         alphas, scores = {}, []
         for model in models:
@@ -206,14 +223,17 @@ def run_image_set(models, items, worst):
             alphas[model.name] = model(image)
             scores.append(evaluation.iou(evaluation.binarize(alphas[model.name], THRESHOLD), truth))
             ious[model.name].append(scores[-1])
+            solid[model.name].update(alphas[model.name], truth)
         worst.offer(scores[0], key, image, truth, alphas, scores)
-    return {name: {"items": len(v), "iou": float(np.mean(v)) if v else None} for name, v in ious.items()}
+    return {name: {"items": len(v), "iou": float(np.mean(v)) if v else None, **solid[name].result()}
+            for name, v in ious.items()}
 
 
 def run_clips(models, clips, worst):
     """IoU over all frames and temporal metrics over all frame pairs of labelled clips run in order
     (`clips`: clip name -> iterator of (key, image, truth)); also per clip."""
     totals = {m.name: {"ious": [], "sums": {}, "pairs": 0} for m in models}
+    solid = {m.name: Solidity() for m in models}
     per_clip = {}
     for clip, frames in clips.items():
         meters = {m.name: evaluation.TemporalMeter(THRESHOLD) for m in models}
@@ -225,6 +245,7 @@ def run_clips(models, clips, worst):
             for model in models:
                 alphas[model.name] = model(image)
                 meters[model.name].update(alphas[model.name], truth)
+                solid[model.name].update(alphas[model.name], truth)
                 scores.append(evaluation.iou(evaluation.binarize(alphas[model.name], THRESHOLD), truth))
                 clip_ious[model.name].append(scores[-1])
             worst.offer(scores[0], key, image, truth, alphas, scores)
@@ -239,7 +260,7 @@ def run_clips(models, clips, worst):
     summary = {}
     for name, t in totals.items():
         summary[name] = {"frames": len(t["ious"]), "iou": float(np.mean(t["ious"])) if t["ious"] else None,
-                         "pairs": t["pairs"], **_means(t)}
+                         "pairs": t["pairs"], **_means(t), **solid[name].result()}
     return summary, per_clip
 
 
@@ -285,6 +306,11 @@ def markdown_table(report):
     for set_name, result in report["images"].items():
         n = result[ours]["items"]
         row(f"IoU, {set_name} ({n} images)", [result[n_]["iou"] for n_ in names], "{:.3f}")
+    for set_name, result in [*report["images"].items(), ("DAVIS", report.get("davis"))]:
+        if result and result[ours].get("solid_interior") is not None:
+            row(f"solid interior / background (%), {set_name}",
+                [f"{100 * result[n_]['solid_interior']:.1f} / {100 * result[n_]['solid_background']:.1f}"
+                 for n_ in names], "{}")
     if report.get("davis"):
         d = report["davis"]
         clips = ", ".join(report["davis_clips"])
@@ -319,6 +345,11 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="the bgseg .tflite model")
     p.add_argument("--name", default="bgseg", help="column name of the bgseg model (default: bgseg)")
+    p.add_argument("--without-feedback", action="store_true",
+                   help="add a column for the same model given an empty prior on every frame "
+                        "(tells what the fed-back mask adds or costs)")
+    p.add_argument("--also", nargs="+", default=[], metavar="NAME=PATH",
+                   help="more .tflite models for more columns (e.g. the converted original)")
     p.add_argument("--mediapipe", default=str(DEFAULT_MEDIAPIPE),
                    help="MediaPipe selfie_segmentation.tflite (default: the one inside "
                         ".venv-mediapipe, from the mediapipe==0.10.21 wheel)")
@@ -373,9 +404,17 @@ def main(argv=None):
                          ".venv-mediapipe/bin/pip install mediapipe==0.10.21, or pass --mediapipe PATH")
     try:
         models = [TFLiteModel(args.name, args.model, args.threads)]
+        if args.without_feedback:
+            models.append(TFLiteModel(f"{args.name} (zero prior)", args.model, args.threads,
+                                      feedback=False))
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
                                        args.smoothing))
+        for spec in args.also:
+            name, _, path = spec.partition("=")
+            if not path:
+                raise ValueError(f"--also {spec!r}: expected NAME=PATH")
+            models.append(TFLiteModel(name, path, args.threads))
         models.append(TFLiteModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}")

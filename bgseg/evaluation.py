@@ -23,6 +23,25 @@ def iou(pred, truth):
     return float(np.logical_and(pred, truth).sum() / union)
 
 
+def solidity(alpha, truth, margin=0.015, high=0.9, low=0.1):
+    """(interior, background) solidity: the share of true-person pixels at least `margin` x the
+    image's short side inside the person with `alpha >= high`, and of background pixels as far
+    outside with `alpha <= low` (None where a region is empty). Low values are see-through masks
+    and haze, which IoU at 0.5 hides."""
+    import cv2
+
+    alpha = np.asarray(alpha, np.float32)
+    truth = np.asarray(truth).astype(np.uint8)
+    _same_shape(alpha, truth)
+    radius = max(1, round(margin * min(truth.shape)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    inside = cv2.erode(truth, kernel).astype(bool)
+    outside = cv2.erode(1 - truth, kernel).astype(bool)
+    interior = float((alpha[inside] >= high).mean()) if inside.any() else None
+    background = float((alpha[outside] <= low).mean()) if outside.any() else None
+    return interior, background
+
+
 def dtssd_pair(alpha, alpha_prev, truth, truth_prev):
     """sqrt(mean over pixels of ((a_t - a_{t-1}) - (g_t - g_{t-1}))^2) for one pair of frames."""
     arrays = [np.asarray(x, dtype=np.float64) for x in (alpha, alpha_prev, truth, truth_prev)]

@@ -8,7 +8,7 @@ import numpy as np
 # |keras - tflite| and the minimum IoU of the two masks thresholded at 0.5. Integer modes have no
 # max bound: a few pixels right at an edge can flip by a quantization step of the logit.
 TOLERANCE = {
-    "float32": {"max_abs": 1e-4, "mean_abs": 1e-5, "mask_iou": 0.999},
+    "float32": {"max_abs": 5e-4, "mean_abs": 1e-5, "mask_iou": 0.999},  # XNNPACK vs TF kernels
     "float16": {"max_abs": 1e-2, "mean_abs": 1e-3, "mask_iou": 0.99},
     "dynamic": {"max_abs": 0.1, "mean_abs": 0.01, "mask_iou": 0.97},
     "int8": {"max_abs": 1.0, "mean_abs": 0.03, "mask_iou": 0.93},
