@@ -18,6 +18,9 @@ def add_arguments(parser):
                         "~/.cache/bgseg)")
     parser.add_argument("--data-throughput", action="store_true",
                         help="only measure the input pipeline (images/s) of the recipe, then exit")
+    parser.add_argument("--init-from", metavar="NAME_OR_PATH",
+                        help="start from a pretrained name (e.g. mediapipe_selfie, default_video) or "
+                             "a .keras model (overrides the recipe's init_from)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch)")
 
 
@@ -30,7 +33,8 @@ def run(args):
     try:
         recipe = load_recipe(args.config, epochs=args.epochs, batch_size=args.batch_size,
                              images_per_epoch=args.images_per_epoch, val_images=args.val_images,
-                             strategy=args.strategy, cache_dir=args.cache_dir)
+                             strategy=args.strategy, cache_dir=args.cache_dir,
+                             init_from=args.init_from)
         if args.data_throughput:
             print(f"input pipeline: {data_throughput(recipe):.1f} images/s "
                   f"({recipe.batch_size} per batch)")

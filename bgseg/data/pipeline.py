@@ -177,10 +177,17 @@ def on_policy_priors(policy, x):
 
 def distilled_targets(teacher, x, y, weight):
     """Soft targets (1 - weight) * truth + weight * teacher(RGB): with a cross-entropy loss this is
-    the truth term plus a distillation term to the (frozen) teacher."""
+    the truth term plus a distillation term to the (frozen) teacher. A teacher of another input
+    size sees the frame resized bilinearly, as the runtime would feed it."""
     import tensorflow as tf
 
-    t = tf.stop_gradient(teacher(x[..., :3], training=False))
+    rgb = x[..., :3]
+    size = tuple(teacher.input_shape[1:3])
+    if None not in size and size != tuple(rgb.shape[1:3]):
+        rgb = tf.image.resize(rgb, size, method="bilinear")
+    t = tf.stop_gradient(teacher(rgb, training=False))
+    if tuple(t.shape[1:3]) != tuple(y.shape[1:3]):
+        t = tf.image.resize(t, y.shape[1:3], method="bilinear")
     return (1.0 - weight) * y + weight * t
 
 

@@ -4,11 +4,14 @@ memory at a reduced resolution.
 A source spec (one entry of a recipe's "sources" list)::
 
     {"type": "coco" | "folder" | "davis", "path": "../shared/data/ccp", "weight": 1.0,
-     "name": "ccp", "filter": {...CocoFilter fields, coco only...}}
+     "name": "ccp", "filter": {...CocoFilter fields, coco only...},
+     "split": "auto" | "train" | "val" | {"train": 0.9, "val": 0.1, "test": 0.0}}
 
 The split of every item comes from `bgseg.data.split.split_of(item.key)` (key = COCO image id,
-file stem, or DAVIS clip name): training reads only the "train" split, validation only "val", and
-"test" is never read here.
+file stem, or DAVIS clip name) with the source's `split`: "auto" is the project's 70/20/10 split;
+"train" or "val" puts every item of the source there (your own training folder, your own validation
+folder); a dict gives the fractions by hash (missing names are 0, e.g. no test split). Training
+reads only the "train" split, validation only "val", and "test" is never read here.
 """
 
 import dataclasses
@@ -21,7 +24,7 @@ import numpy as np
 from bgseg.data.coco import CocoFilter, filter_coco
 from bgseg.data.davis import davis_items
 from bgseg.data.folders import folder_items, read_image, read_mask
-from bgseg.data.split import split_of
+from bgseg.data.split import DEFAULT_FRACTIONS, SPLITS, split_of
 
 SOURCE_TYPES = ("coco", "folder", "davis")
 
@@ -35,8 +38,10 @@ class SourceSpec:
     weight: float = 1.0
     name: str = None
     filter: dict = dataclasses.field(default_factory=dict)
+    split: object = "auto"
 
     def __post_init__(self):
+        self.fractions()  # validates `split`
         if self.type not in SOURCE_TYPES:
             raise ValueError(f"source type must be one of {SOURCE_TYPES}, got {self.type!r}")
         if self.weight < 0:
@@ -45,6 +50,19 @@ class SourceSpec:
             raise ValueError(f"source {self.path}: 'filter' applies to coco sources only")
         if self.name is None:
             object.__setattr__(self, "name", Path(self.path).name)
+
+    def fractions(self):
+        """(train, val, test) fractions of this source's split."""
+        if self.split == "auto":
+            return DEFAULT_FRACTIONS
+        if self.split in ("train", "val"):
+            return tuple(1.0 if s == self.split else 0.0 for s in SPLITS)
+        if isinstance(self.split, dict) and not set(self.split) - set(SPLITS):
+            fractions = tuple(float(self.split.get(s, 0.0)) for s in SPLITS)
+            if min(fractions) >= 0 and abs(sum(fractions) - 1.0) < 1e-6:
+                return fractions
+        raise ValueError(f"source {self.path}: split must be 'auto', 'train', 'val' or fractions "
+                         f"like {{'train': 0.9, 'val': 0.1}} summing to 1, got {self.split!r}")
 
     @classmethod
     def from_dict(cls, d):
@@ -113,7 +131,8 @@ class LoadedSource:
 
     def __init__(self, spec, items, split, short_side, threads=4):
         self.spec = spec
-        self.items = [it for it in items if split_of(it.key) == split]
+        fractions = spec.fractions()
+        self.items = [it for it in items if split_of(it.key, fractions) == split]
         with ThreadPoolExecutor(threads) as pool:
             self.samples = list(pool.map(lambda it: load_sample(it, short_side), self.items))
 

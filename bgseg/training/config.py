@@ -12,6 +12,8 @@ LOSSES = ("iou", "bce_iou")
 STRATEGIES = ("default", "mirrored", "multiworker")
 # Fields that may change between a run and its resumption (they do not change what is learnt so far).
 RESUMABLE_FIELDS = ("epochs", "strategy", "cache_dir", "workers")
+# Fields added after runs existed, with their defaults: left out of the fingerprint when unset.
+LATER_FIELDS = {"distill": 0.0, "freeze_prefixes": (), "freeze_epochs": 0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Recipe:
     init_from: str = None               # a .keras model or pretrained name to start from
     teacher: str = None                 # a .keras model or pretrained name to distil from (frozen)
     distill: float = 0.0                # weight of the teacher in the soft targets, in [0, 1)
+    freeze_prefixes: tuple = ()         # layers whose names start with these stay frozen ...
+    freeze_epochs: int = 0              # ... for the first this many epochs
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
 
     def __post_init__(self):
@@ -58,6 +62,9 @@ class Recipe:
             raise ValueError(f"distill must be in [0, 1), got {self.distill}")
         if self.distill and not self.teacher:
             raise ValueError("distill > 0 needs a 'teacher'")
+        if self.freeze_epochs < 0 or bool(self.freeze_epochs) != bool(self.freeze_prefixes):
+            raise ValueError("freeze_epochs (>= 1) and freeze_prefixes (layer name prefixes, e.g. "
+                             "[\"stem_\", \"enc\"]) go together")
 
     @property
     def steps_per_epoch(self):
@@ -66,12 +73,16 @@ class Recipe:
     def to_dict(self):
         d = dataclasses.asdict(self)
         d["sources"] = [dataclasses.asdict(s) for s in self.sources]
+        for source in d["sources"]:  # the default split is left out: older runs stay resumable
+            if source["split"] == "auto":
+                del source["split"]
         return d
 
     def fingerprint(self):
         """Hash of everything that defines what the run learns (not `RESUMABLE_FIELDS`). Unset
         optional fields are left out, so adding one to `Recipe` keeps older runs resumable."""
-        d = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_FIELDS and v is not None}
+        d = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_FIELDS and v is not None
+             and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
         return hashlib.sha1(json.dumps(d, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
     @classmethod
@@ -89,6 +100,8 @@ class Recipe:
         if set(aug) - aug_known:
             raise ValueError(f"unknown augment field(s) {sorted(set(aug) - aug_known)}; known: "
                              f"{sorted(aug_known)}")
+        if "freeze_prefixes" in d:
+            d["freeze_prefixes"] = tuple(d["freeze_prefixes"])
         for key in ("scale", "backgrounds"):
             if key in aug:
                 aug[key] = tuple(aug[key])

@@ -96,8 +96,9 @@ def build_data(recipe, hw, channels, log=print):
         items = source_items(spec, recipe.cache_dir, log=log)
         train.append(LoadedSource(spec, items, "train", short_side))
         val.append(LoadedSource(spec, items, "val", short_side))
+        test = len(items) - len(train[-1]) - len(val[-1])
         log(f"[{spec.name}] {spec.type} {spec.path}: {len(items)} items, train {len(train[-1])}, "
-            f"val {len(val[-1])}, weight {spec.weight}")
+            f"val {len(val[-1])}, test {test} (split {spec.split}), weight {spec.weight}")
     cfg = recipe.augment
     backgrounds = Backgrounds(cfg.backgrounds, max(hw)) if cfg.background_prob > 0 else None
     weights = [s.weight for s in recipe.sources]
@@ -141,7 +142,7 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
 
     from bgseg import losses, metrics  # noqa: F401 - registers the custom objects load_model needs
     from bgseg.data.pipeline import train_dataset
-    from bgseg.models import build_model, get_preset
+    from bgseg.models import get_preset
 
     run_dir = Path(output or Path("runs") / recipe.name)
     state = prepare_run_dir(run_dir, recipe, overwrite)
@@ -164,10 +165,7 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
             log(f"resuming {run_dir} from last.keras after epoch {initial_epoch}")
             model = keras.models.load_model(run_dir / "last.keras")
         else:
-            model = build_model(preset, **recipe.model_kwargs)
-            if recipe.init_from:
-                _init_from(model, recipe.init_from, log)
-            model = compile_model(model, recipe)
+            model = compile_model(initial_model(recipe, log), recipe)
     _trim_log(run_dir / "log.csv", initial_epoch)
 
     teacher = None
@@ -175,9 +173,6 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
         teacher = load_model_source(recipe.teacher)
         teacher.trainable = False
         log(f"distilling from {recipe.teacher} (weight {recipe.distill})")
-    start = initial_epoch * recipe.steps_per_epoch * recipe.batch_size
-    dataset = train_dataset(sampler, recipe.batch_size, start=start, parallel=recipe.workers or None,
-                            policy=model, teacher=teacher, distill=recipe.distill)
     val_ds = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(recipe.batch_size)
     n_plot = min(recipe.plot_images, len(val_x))
     plot_idx = np.unique(np.linspace(0, len(val_x) - 1, n_plot).astype(int))  # across sources
@@ -195,13 +190,46 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     else:
         log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
     write_json(run_dir / "state.json", state)
-    model.fit(dataset, epochs=recipe.epochs, initial_epoch=initial_epoch,
-              steps_per_epoch=recipe.steps_per_epoch, validation_data=val_ds,
-              callbacks=callbacks, verbose=verbose)
+    for begin, end, prefixes in _phases(recipe, initial_epoch):
+        if set_frozen(model, prefixes):
+            log(f"epochs {begin + 1}-{end}: " + (f"layers {list(prefixes)}* frozen" if prefixes
+                                                  else "all layers trainable"))
+            with strategy.scope():
+                compile_model(model, recipe)
+        start = begin * recipe.steps_per_epoch * recipe.batch_size
+        dataset = train_dataset(sampler, recipe.batch_size, start=start,
+                                parallel=recipe.workers or None, policy=model, teacher=teacher,
+                                distill=recipe.distill)
+        model.fit(dataset, epochs=end, initial_epoch=begin, steps_per_epoch=recipe.steps_per_epoch,
+                  validation_data=val_ds, callbacks=callbacks, verbose=verbose)
     state["finished"] = state["epoch"] >= recipe.epochs
     write_json(run_dir / "state.json", state)
     log(f"done: {run_dir} (best val_IOU_calc_loss {state['best']} at epoch {state.get('best_epoch')})")
     return run_dir
+
+
+def _phases(recipe, initial_epoch):
+    """(first epoch, end epoch, frozen prefixes) of what is left to train."""
+    split = min(max(recipe.freeze_epochs, initial_epoch), recipe.epochs)
+    phases = [(initial_epoch, split, recipe.freeze_prefixes), (split, recipe.epochs, ())]
+    return [p for p in phases if p[0] < p[1]]
+
+
+def set_frozen(model, prefixes):
+    """Freeze the layers whose names start with one of `prefixes`, unfreeze the others. Returns
+    True when a layer changed. Raises ValueError when a prefix matches no layer."""
+    prefixes = tuple(prefixes)
+    for prefix in prefixes:
+        if not any(layer.name.startswith(prefix) for layer in model.layers):
+            raise ValueError(f"freeze_prefixes: no layer of {model.name!r} starts with {prefix!r}")
+    changed = False
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        trainable = not layer.name.startswith(prefixes) if prefixes else True
+        changed |= layer.trainable != trainable
+        layer.trainable = trainable
+    return changed
 
 
 def check_model_source(source, field="init_from"):
@@ -230,14 +258,21 @@ def load_model_source(source):
     return keras.models.load_model(source, compile=False)
 
 
-def _init_from(model, source, log):
+def initial_model(recipe, log=print):
+    """The recipe's model before training: its preset (with `model_kwargs`), initialised from
+    `init_from` when set."""
+    from bgseg.models import build_model
     from bgseg.training.transfer import transfer_weights
 
-    check_model_source(source)
-    report = transfer_weights(load_model_source(source), model, zero_new_channels=True)
-    log(f"initialised from {source}: {report['copied']} layers copied, partial (channels mapped): "
-        f"{report['partial']}, fresh: {report['skipped']}")
+    model = build_model(recipe.model, **recipe.model_kwargs)
+    if recipe.init_from:
+        check_model_source(recipe.init_from)
+        report = transfer_weights(load_model_source(recipe.init_from), model, zero_new_channels=True)
+        log(f"initialised from {recipe.init_from}: {report['copied']} layers copied, partial "
+            f"(channels mapped): {report['partial']}, fresh: {report['skipped']}")
+    return model
 
 
-__all__ = ["RunDirError", "build_data", "check_model_source", "load_model_source", "compile_model", "data_throughput", "make_strategy",
+__all__ = ["RunDirError", "build_data", "check_model_source", "initial_model", "load_model_source",
+           "set_frozen", "compile_model", "data_throughput", "make_strategy",
            "prepare_run_dir", "train"]
