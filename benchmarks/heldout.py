@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgseg import io as bgseg_io
 from bgseg.data.split import split_of
 
 HELD_OUT = ("val", "test")
@@ -23,10 +24,11 @@ def is_held_out(key):
 
 
 def read_image(path):
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise OSError(f"cannot read image {path}")
-    return image
+    """BGR uint8, upright (EXIF orientation applied, as bgseg reads every image)."""
+    try:
+        return cv2.cvtColor(bgseg_io.read_image(path), cv2.COLOR_RGB2BGR)
+    except bgseg_io.InputError as error:
+        raise OSError(str(error)) from None
 
 
 def read_mask(path):

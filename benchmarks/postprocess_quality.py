@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
 
 from bgseg import evaluation  # noqa: E402
 from bgseg.data.split import split_of  # noqa: E402
+from bgseg.io import read_image  # noqa: E402
 from bgseg.runtime import Segmenter, VideoSegmenter  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -29,7 +30,7 @@ CLIPS = ("hike", "lucia", "swing")
 
 
 def _rgb(path):
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return read_image(path)
 
 
 def _truth(path):

@@ -81,8 +81,55 @@ def _check_pixels(path, width, height, max_pixels):
                                f"(limit {max_pixels / 1e6:.0f} MP)")
 
 
+def exif_orientation(data):
+    """The EXIF orientation (1-8) of JPEG bytes; 1 (upright) when there is none or it is unreadable."""
+    import struct
+
+    if data[:2] != b"\xff\xd8":
+        return 1
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if marker == 0xE1 and data[pos + 4:pos + 10] == b"Exif\x00\x00":
+            tiff = data[pos + 10:pos + 2 + length]
+            order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+            if order is None or len(tiff) < 8:
+                return 1
+            ifd = struct.unpack(order + "I", tiff[4:8])[0]
+            if ifd + 2 > len(tiff):
+                return 1
+            for i in range(struct.unpack(order + "H", tiff[ifd:ifd + 2])[0]):
+                entry = tiff[ifd + 2 + 12 * i:ifd + 14 + 12 * i]
+                if len(entry) == 12 and struct.unpack(order + "H", entry[:2])[0] == 0x0112:
+                    value = struct.unpack(order + "H", entry[8:10])[0]
+                    return value if 1 <= value <= 8 else 1
+            return 1
+        if marker in (0xDA, 0xD9):  # image data starts: no EXIF before it
+            return 1
+        pos += 2 + length
+    return 1
+
+
+def apply_orientation(image, orientation):
+    """Turn an image as stored into the upright picture that its EXIF `orientation` describes."""
+    if orientation == 5:      # transpose
+        image = image.swapaxes(0, 1)
+    elif orientation == 7:    # transverse
+        image = image[::-1, ::-1].swapaxes(0, 1)
+    elif orientation in (6, 8):
+        image = np.rot90(image, -1 if orientation == 6 else 1)
+    elif orientation == 2:
+        image = image[:, ::-1]
+    elif orientation == 3:
+        image = image[::-1, ::-1]
+    elif orientation == 4:
+        image = image[::-1]
+    return np.ascontiguousarray(image)
+
+
 def read_image(path, max_pixels=MAX_PIXELS):
-    """Read an image file as RGB uint8 `(H, W, 3)`, or raise InputError naming the problem."""
+    """Read an image file as upright (EXIF orientation applied) RGB uint8 `(H, W, 3)`, or raise
+    InputError naming the problem."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such file")
@@ -108,7 +155,9 @@ def read_image(path, max_pixels=MAX_PIXELS):
     if height == 0 or width == 0:
         raise InputError(path, f"zero-size image ({width}x{height})")
     _check_pixels(path, width, height, max_pixels)
-    return _to_rgb8(image, path)
+    # the decoder is told to ignore EXIF (IMREAD_UNCHANGED keeps alpha), so orient here: phone
+    # photos are stored sideways with an orientation tag that every viewer applies
+    return apply_orientation(_to_rgb8(image, path), exif_orientation(data[:65536].tobytes()))
 
 
 def check_output(path, inputs=(), overwrite=False):

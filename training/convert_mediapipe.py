@@ -10,13 +10,12 @@ checks the Keras prediction against the `.tflite` on generated images, writes
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from bgseg.models.convert_mediapipe import WHEEL_PATH, from_mediapipe
-from bgseg.models.pretrained import ASSETS, REGISTRY, sha256
+from bgseg.models.pretrained import register
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TFLITE = ROOT / ".venv-mediapipe/lib/python3.11/site-packages" / WHEEL_PATH
@@ -46,15 +45,9 @@ def main():
     diff = np.abs(model.predict(images, verbose=0) - tflite_predict(args.tflite, images)).max()
     if diff > 1e-3:
         raise SystemExit(f"conversion differs from the .tflite by {diff}")
-    path = ASSETS / f"{NAME}.keras"
-    model.save(path)
-    registry = json.loads(REGISTRY.read_text()) if REGISTRY.is_file() else {}
-    registry[NAME] = {
-        "file": path.name, "preset": "selfie_image_256", "sha256": sha256(path),
-        "license": "Apache-2.0 (MediaPipe selfie segmentation model card)",
-        "description": "MediaPipe's selfie segmenter (mediapipe==0.10.21), converted unmodified",
-    }
-    REGISTRY.write_text(json.dumps(registry, indent=2) + "\n")
+    path = register(NAME, model, "selfie_image_256",
+                    "Apache-2.0 (MediaPipe selfie segmentation model card)",
+                    "MediaPipe's selfie segmenter (mediapipe==0.10.21), converted unmodified")
     print(f"wrote {path} ({model.count_params():,} parameters, max |diff| vs .tflite {diff:.2e})")
 
 

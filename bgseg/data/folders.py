@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgseg import io
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
@@ -55,11 +57,11 @@ def folder_items(root):
 
 
 def read_image(path):
-    """RGB uint8 (H, W, 3); a ValueError names unreadable files."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """Upright (EXIF orientation applied) RGB uint8 (H, W, 3); a ValueError names unreadable files."""
+    try:
+        return io.read_image(path)
+    except io.InputError as error:
+        raise ValueError(f"cannot read image {error}") from None
 
 
 def read_mask(path, size=None):

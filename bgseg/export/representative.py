@@ -17,15 +17,18 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 def _read_folder(folder, height, width, limit):
     import cv2
 
+    from bgseg.io import InputError, read_image
+
     files = sorted(p for p in pathlib.Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {folder}")
     for path in files[:limit]:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"cannot read image {path}")
+        try:
+            image = read_image(path)
+        except InputError as error:
+            raise ValueError(str(error)) from None
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255.0
+        yield image.astype(np.float32)[None] / 255.0
 
 
 def _iterate(data):

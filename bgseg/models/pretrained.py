@@ -60,6 +60,18 @@ def pretrained_path(name):
     return path
 
 
+def register(name, model, preset, license, description):
+    """Save `model` as the pretrained weights `name` (`bgseg/assets/<name>.keras`) and record its
+    preset, licence and SHA-256 in the registry (used by the release scripts in `training/`)."""
+    path = ASSETS / f"{name}.keras"
+    model.save(path)
+    registry = pretrained_models() if REGISTRY.is_file() else {}
+    registry[name] = {"file": path.name, "preset": preset, "sha256": sha256(path),
+                      "license": license, "description": description}
+    REGISTRY.write_text(json.dumps(registry, indent=2) + "\n")
+    return path
+
+
 def load_pretrained(name, compile=False):
     """The pretrained Keras model `name`, as saved (its own preset)."""
     import keras
