@@ -7,7 +7,10 @@ therefore never import TensorFlow.
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 
 from bgseg.version import __version__
 
@@ -25,6 +28,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="bgseg", description="Real-time person segmentation and background removal.")
     parser.add_argument("--version", action="version", version=f"bgseg {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="let LiteRT, OpenCV and FFmpeg print their own log lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"bgseg.commands.{name}")
@@ -41,11 +46,67 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
+    _set_logging(args.verbose)
+    missing = _missing_train_extra() if args.command in NEEDS_TRAIN_EXTRA else None
+    if missing:
+        print(f'bgseg {args.command}: needs the [train] extra ({missing} is not installed): '
+              f'pip install "bgseg[train]"', file=sys.stderr)
+        return 2
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None  # like Ctrl-C
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("bgseg: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] in TRAIN_EXTRA:
+            print(f'bgseg {args.command}: needs the [train] extra ({error.name} is not installed): '
+                  f'pip install "bgseg[train]"', file=sys.stderr)
+            return 2
+        raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+# Packages of the [train] extra: a missing one is an install hint, not a traceback.
+TRAIN_EXTRA = ("keras", "tensorflow", "tf_keras", "tensorflow_model_optimization", "pycocotools",
+               "matplotlib")
+
+
+NEEDS_TRAIN_EXTRA = ("train", "export")
+
+
+def _missing_train_extra():
+    """The first of Keras / TensorFlow that is not installed, or None."""
+    import importlib.util
+
+    for name in ("keras", "tensorflow"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return name
+    return None
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _set_logging(verbose):
+    """Quiet by default: native log lines (LiteRT, OpenCV, FFmpeg) only with --verbose."""
+    if verbose:
+        os.environ["BGSEG_VERBOSE"] = "1"
+        return
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "cv2" in sys.modules:  # imported already: the environment variable is read only at import
+        logging = sys.modules["cv2"].utils.logging
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
 
 
 if __name__ == "__main__":

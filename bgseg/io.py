@@ -183,17 +183,32 @@ def temp_file(path):
     return Path(tmp)
 
 
+def output_temp_file(path):
+    """Create `path`'s folder and a temporary file beside it; an InputError naming the output
+    (not a traceback) when that is impossible: a parent that is a file, a read-only or full disk."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return temp_file(path)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(path, "cannot create the output: a parent of it is a file, not a "
+                               "folder") from None
+    except OSError as error:
+        raise InputError(path, f"cannot write the output here ({error.strerror or error})") from None
+
+
 @contextlib.contextmanager
 def atomic_output(path, overwrite=False):
     """Yield a temporary path next to `path` (same extension); move it into place on success."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise InputError(path, "output exists (pass --overwrite to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_file(path)
+    tmp = output_temp_file(path)
     try:
         yield tmp
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as error:
+            raise InputError(path, f"cannot write the output ({error.strerror or error})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -217,7 +232,10 @@ def write_image(path, image, overwrite=False):
     if not ok:
         raise InputError(path, f"OpenCV could not encode {ext}")
     with atomic_output(path, overwrite) as tmp:
-        buffer.tofile(tmp)
+        try:
+            buffer.tofile(tmp)
+        except OSError as error:
+            raise InputError(path, f"cannot write the output ({error.strerror or error})") from None
 
 
 class VideoReader:
@@ -231,6 +249,8 @@ class VideoReader:
                 raise InputError(source, "no such file")
             if Path(source).stat().st_size == 0:
                 raise InputError(source, "empty file")
+            if Path(source).suffix.lower() in IMAGE_EXTENSIONS:
+                raise InputError(source, "is a still image, not a video (use `bgseg image`)")
         capture_source = int(source) if str(source).isdigit() else str(source)
         self._capture = cv2.VideoCapture(capture_source)
         if not self._capture.isOpened():
@@ -284,8 +304,7 @@ class VideoWriter:
             raise InputError(path, f"unknown video format {ext or '(no extension)'}; use one of "
                                    f"{', '.join(sorted(_FOURCC))}")
         check_output(self.path, overwrite=overwrite)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = temp_file(self.path)
+        self.tmp = output_temp_file(self.path)
         self.size = tuple(size)
         self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*_FOURCC[ext]),
                                        float(fps), self.size)
@@ -295,12 +314,36 @@ class VideoWriter:
         self.frames = 0
 
     def write(self, frame):
+        """Encode one frame. OpenCV reports no write errors, so the free space of the output's
+        disk is checked every `CHECK_EVERY` frames: a full disk stops the run at once."""
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         else:
             frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
         self._writer.write(frame)
         self.frames += 1
+        if self.frames % self.CHECK_EVERY == 0 and _free_bytes(self.tmp.parent) < self.MIN_FREE:
+            raise InputError(self.path, f"the disk is full after {self.frames} frames; nothing "
+                                        f"was written")
+
+    CHECK_EVERY = 10
+    MIN_FREE = 1 << 20
+
+    def verify(self):
+        """Raise InputError unless the finished temporary file plays back all written frames."""
+        capture = cv2.VideoCapture(str(self.tmp))
+        try:
+            readable = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+            if readable <= 0 and capture.isOpened():  # containers without a count: decode them
+                readable = 0
+                while capture.grab():
+                    readable += 1
+        finally:
+            capture.release()
+        if readable < self.frames:
+            raise InputError(self.path, f"the written video is incomplete ({readable} of "
+                                        f"{self.frames} frames readable: disk full or a write "
+                                        f"error); nothing was written")
 
     def release(self):
         """Finish encoding the temporary file (idempotent)."""
@@ -309,10 +352,19 @@ class VideoWriter:
             self._writer = None
 
     def close(self, replace_with=None):
-        """Finish and move the file (or `replace_with`, a processed copy of it) into place."""
+        """Finish, check that the file plays back every frame, and move it (or `replace_with`, a
+        processed copy of it) into place; on failure remove it and raise InputError."""
         self.release()
-        os.replace(replace_with or self.tmp, self.path)
-        self.tmp.unlink(missing_ok=True)
+        try:
+            self.verify()
+            os.replace(replace_with or self.tmp, self.path)
+        except OSError as error:
+            raise InputError(self.path, f"cannot write the output ({error.strerror or error})") \
+                from None
+        finally:
+            self.tmp.unlink(missing_ok=True)
+            if replace_with is not None:
+                Path(replace_with).unlink(missing_ok=True)
 
     def abort(self):
         """Finish and delete the temporary file: nothing is written."""
@@ -328,6 +380,13 @@ class VideoWriter:
         else:
             self.abort()
         return False
+
+
+def _free_bytes(folder):
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 1 << 62  # unknown: do not stop the run
 
 
 def ffmpeg_available():

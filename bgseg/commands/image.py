@@ -17,16 +17,19 @@ def add_arguments(parser):
     common.add_effect_arguments(parser, default="--alpha")
 
 
-def _collect(inputs):
-    """(source, name relative to the output folder) pairs, and errors for missing inputs."""
+def _collect(inputs, output):
+    """(source, name relative to the output folder) pairs, and errors for missing inputs. Files
+    under the output folder are never inputs (an output folder inside an input folder)."""
     from bgseg.io import IMAGE_EXTENSIONS
 
+    out = Path(output).resolve()
     jobs, missing = [], []
     for item in map(Path, inputs):
         if item.is_dir():
             files = sorted(p for p in item.rglob("*")
                            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-                           and not p.name.startswith("."))
+                           and not p.name.startswith(".")
+                           and not p.resolve().is_relative_to(out))
             jobs += [(p, p.relative_to(item)) for p in files]
         elif item.exists():
             jobs.append((item, Path(item.name)))
@@ -63,7 +66,7 @@ def run(args):
     from bgseg import io
 
     bad = common.setup_errors()
-    jobs, failures = _collect(args.inputs)
+    jobs, failures = _collect(args.inputs, args.output)
     for message in failures:
         common.error(message)
     if not jobs:

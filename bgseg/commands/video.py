@@ -14,6 +14,10 @@ def add_arguments(parser):
                              "size as IN")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N",
                         help="stop after N frames")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (exit 1, no output) when the decoder stops before the frame "
+                             "count IN declares (a damaged file); default: warn and keep the "
+                             "frames that were read")
     common.add_model_arguments(parser, smoothing=True)
     common.add_effect_arguments(parser, default=f"--background {DEFAULT_BACKGROUND}")
 
@@ -96,14 +100,40 @@ def run(args):
             with segmenter, tqdm(total=total, unit="frame", leave=False) as bar:
                 frames = process_stream(prepend(first, reader), writer, segmenter, effect,
                                         args.max_frames, bar)
+        except io.InputError as exc:  # the output could not be written (disk full, ...)
+            writer.abort()
+            common.error(exc)
+            return 1
         except BaseException:
             writer.abort()
             raise
         elapsed = time.perf_counter() - start
-        _finish_with_audio(args.input, writer)
+        short = _stopped_early(reader, frames, args.max_frames)
+        if short and args.strict:
+            writer.abort()
+            common.error(f"{args.input}: {short}; nothing was written (--strict)")
+            return 1
+        try:
+            _finish_with_audio(args.input, writer)
+        except io.InputError as exc:
+            common.error(exc)
+            return 1
     common.note(f"{frames} frames written to {args.output} ({width}x{height} at {fps:g} fps; "
                 f"processed at {frames / elapsed if elapsed else 0:.1f} frames/s)")
+    if short:
+        common.note(f"warning: {args.input}: {short}; the output has the frames that were read "
+                    f"(--strict refuses such files)")
     return 0
+
+
+def _stopped_early(reader, frames, max_frames):
+    """A sentence when fewer frames were read than the container declares, else None."""
+    declared = reader.frame_count
+    if max_frames is not None and frames >= max_frames:
+        return None
+    if declared and frames < declared - 1:  # containers may count one frame more than they hold
+        return f"the decoder stopped after {frames} of {declared} frames (a damaged file?)"
+    return None
 
 
 def prepend(first, frames):

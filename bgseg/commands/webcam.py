@@ -34,6 +34,17 @@ def has_gui():
     return False
 
 
+def has_display():
+    """Whether a window can be shown: on Linux an X11 or Wayland display must be set (Qt aborts
+    the process without one)."""
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _preview():
     import cv2
 
@@ -51,11 +62,18 @@ def run(args):
     from bgseg import io
 
     bad = common.setup_errors()
-    preview = not args.no_preview and has_gui()
-    if not args.no_preview and not preview and not args.output:
-        common.error("this OpenCV build has no GUI (opencv-python-headless), so there is no "
-                     "preview window; write the stream to a file with -o FILE (and --max-frames N)")
-        return 2
+    preview = False
+    if not args.no_preview:
+        gui = has_gui()
+        preview = gui and has_display()
+        reason = ("this OpenCV build has no GUI (opencv-python-headless)" if not gui
+                  else "no display (DISPLAY / WAYLAND_DISPLAY is not set)")
+        if not preview and not args.output:
+            common.error(f"{reason}, so there is no preview window; write the stream to a file "
+                         f"with -o FILE (and --max-frames N)")
+            return 2
+        if not preview:
+            common.note(f"note: {reason}: no preview window, writing {args.output} only")
     if not preview and not args.output:
         common.error("nothing to do: --no-preview without -o FILE")
         return 2
@@ -92,6 +110,10 @@ def run(args):
         try:
             frames = process_stream(prepend(first, reader), writer, segmenter, effect,
                                     args.max_frames, show=_preview() if preview else None)
+        except io.InputError as exc:  # the output could not be written (disk full, ...)
+            writer.abort()
+            common.error(exc)
+            return 1
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -103,7 +125,11 @@ def run(args):
                 cv2.destroyAllWindows()
         elapsed = time.perf_counter() - start
         if writer is not None:
-            writer.close()
+            try:
+                writer.close()
+            except io.InputError as exc:
+                common.error(exc)
+                return 1
     target = f" to {args.output}" if args.output else ""
     common.note(f"{frames} frames{target} ({frames / elapsed if elapsed else 0:.1f} frames/s)")
     return 0

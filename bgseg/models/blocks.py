@@ -10,8 +10,11 @@ concat, add, relu, sigmoid, max pool); there are no Lambda layers.
 def resolve_keras(keras_module=None):
     """The Keras module to build with: `keras` (Keras 3) unless `tf_keras` is passed for a QAT twin."""
     if keras_module is None:
-        import keras
-
+        try:
+            import keras
+        except ModuleNotFoundError:
+            raise ImportError('building models needs Keras and TensorFlow: pip install '
+                              '"bgseg[train]"') from None
         return keras
     return keras_module
 

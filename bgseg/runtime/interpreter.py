@@ -5,6 +5,7 @@ The contract: one input `[1, H, W, 4]` (RGB in [0, 1] + previous mask probabilit
 H and W. Tensors are float32, float16, or int8/uint8 with the scale and zero point stored in the file.
 """
 
+import contextlib
 import os
 import warnings
 
@@ -16,6 +17,28 @@ _FLOAT = (np.float32, np.float16)
 
 class ModelContractError(ValueError):
     """The model file does not follow the bgseg I/O contract."""
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what native code prints on stderr (LiteRT's "INFO: Created TensorFlow Lite XNNPACK
+    delegate for CPU." on every load) unless BGSEG_VERBOSE is set (`bgseg --verbose`)."""
+    if os.environ.get("BGSEG_VERBOSE"):
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr descriptor (embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class TFLiteModel:
@@ -37,8 +60,9 @@ class TFLiteModel:
         self.threads = threads
         self.delegate = "xnnpack"
         try:
-            self._interpreter = Interpreter(model_path=self.path, num_threads=threads)
-            self._interpreter.allocate_tensors()
+            with quiet_native_stderr():
+                self._interpreter = Interpreter(model_path=self.path, num_threads=threads)
+                self._interpreter.allocate_tensors()
         except RuntimeError as error:
             if "XNNPACK" not in str(error):
                 raise ModelContractError(f"{self.path}: not a loadable TFLite model ({error})") \
@@ -59,6 +83,21 @@ class TFLiteModel:
         _, self.height, self.width, self.channels = (int(d) for d in self._input["shape"])
         self.input_dtype = np.dtype(self._input["dtype"])
         self.output_dtype = np.dtype(self._output["dtype"])
+        self._check_output_range()
+
+    def _check_output_range(self):
+        """One probe inference on a seeded noise frame: the output must be a probability map (a
+        model ending in logits would otherwise be clipped silently)."""
+        probe = np.random.default_rng(0).random((self.height, self.width, self.channels))
+        self.set_input(probe.astype(np.float32))
+        self.invoke()
+        y = self._dequantize(self._interpreter.get_tensor(self._output["index"]))
+        low, high = float(np.min(y)), float(np.max(y))
+        if not (np.isfinite(low) and np.isfinite(high)):
+            self._fail("outputs non-finite values")
+        if low < -1e-3 or high > 1.001:
+            self._fail(f"outputs values in [{low:.3g}, {high:.3g}], not a probability in [0, 1] "
+                       f"(logits? end the model with a sigmoid)")
 
     def _fail(self, reason):
         raise ModelContractError(
