@@ -357,6 +357,9 @@ def parse_args(argv=None):
                    help="the shared data folder (default: ../shared/data)")
     p.add_argument("--sets", nargs="+", default=[*heldout.IMAGE_SETS, "davis", "videos"],
                    choices=[*heldout.IMAGE_SETS, "davis", "videos"], help="what to measure (default: all)")
+    p.add_argument("--split", choices=("val", "test", "both"), default="both",
+                   help="held-out split(s) to measure: val to choose between candidates, test for "
+                        "an untouched report (default: both)")
     p.add_argument("--limit", type=int, default=None,
                    help="at most this many held-out images per image set and frames per DAVIS clip")
     p.add_argument("--video-frames", type=int, default=150,
@@ -393,6 +396,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    heldout.use_splits(("val", "test") if args.split == "both" else (args.split,))
     command = shlex.join([Path(sys.executable).name, *sys.argv] if argv is None
                          else ["python", "benchmarks/compare_mediapipe.py", *argv])
     data = Path(args.data)

@@ -23,6 +23,13 @@ def is_held_out(key):
     return split_of(str(key)) in HELD_OUT
 
 
+def use_splits(splits):
+    """Measure only these held-out splits ("val" to choose between candidates, leaving "test"
+    untouched; both by default)."""
+    global HELD_OUT
+    HELD_OUT = tuple(splits)
+
+
 def read_image(path):
     """BGR uint8, upright (EXIF orientation applied, as bgseg reads every image)."""
     try:

@@ -138,6 +138,6 @@ def test_init_from_seeds_an_image_twin_from_the_video_run(tiny_run, tmp_path):
     assert keras.models.load_model(tmp_path / "twin" / "best.keras").input_shape[-1] == 3
     plots = sorted(p.name for p in (tmp_path / "twin" / "plots").iterdir())
     assert plots == ["loss.png"]  # plot_images 0: curves only
-    with pytest.raises(FileNotFoundError, match="init_from model not found"):
+    with pytest.raises(FileNotFoundError, match="init_from: .*missing.keras. is neither a .keras"):
         train(load_recipe(path, init_from=str(tmp_path / "missing.keras")),
               output=tmp_path / "other", verbose=0)

@@ -120,3 +120,21 @@ def _input_axis(kind, w):
     if kind == "BatchNormalization":
         return 0
     return None
+
+
+def interpolate_weights(tuned, original, alpha):
+    """Weight-space ensemble (WiSE-FT, Wortsman et al. 2022): a model like `tuned` whose weights are
+    `alpha * tuned + (1 - alpha) * original`. Both models must have the same weight shapes (e.g. a
+    fine-tune and the pretrained model it started from, with the new input channels at zero); for
+    networks without batch norm (or with it folded) this trades the fine-tune's gains against the
+    original's robustness smoothly."""
+    import keras
+
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    a, b = tuned.get_weights(), original.get_weights()
+    if [w.shape for w in a] != [w.shape for w in b]:
+        raise ValueError("the two models have different weight shapes: not the same architecture")
+    mixed = keras.models.clone_model(tuned)
+    mixed.set_weights([alpha * x + (1.0 - alpha) * y for x, y in zip(a, b)])
+    return mixed
