@@ -9,7 +9,9 @@ import numpy as np
 # max bound: a few pixels right at an edge can flip by a quantization step of the logit.
 TOLERANCE = {
     "float32": {"max_abs": 5e-4, "mean_abs": 1e-5, "mask_iou": 0.999},  # XNNPACK vs TF kernels
-    "float16": {"max_abs": 1e-2, "mean_abs": 1e-3, "mask_iou": 0.99},
+    # float16 weights move single edge pixels of the selfie models by up to 0.08 (their logits reach
+    # several hundred before the sigmoid); the mean and the mask IoU bound the effect
+    "float16": {"max_abs": 0.1, "mean_abs": 1e-3, "mask_iou": 0.99},
     "dynamic": {"max_abs": 0.1, "mean_abs": 0.01, "mask_iou": 0.97},
     "int8": {"max_abs": 1.0, "mean_abs": 0.03, "mask_iou": 0.93},
     "qat": {"max_abs": 1.0, "mean_abs": 0.05, "mask_iou": 0.85},
