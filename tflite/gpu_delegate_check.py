@@ -165,7 +165,9 @@ def check_model(model, args, workdir):
     delegate run must match the interpreter instead.
     """
     (height, width, channels), integer, quantized = model_info(model)
-    tolerance = args.tolerance or (0.15 if quantized else 0.02)
+    # float: MediaPipe's own selfie_segmentation.tflite differs by 0.051 between the GPU delegate
+    # (float16 arithmetic) and the CPU on examples/astronaut.jpg, at single edge pixels
+    tolerance = args.tolerance or (0.15 if quantized else 0.06)
     report = {"model": str(model), "input": [1, height, width, channels], "integer": integer,
               "tolerance": tolerance, "problems": []}
     problems = report["problems"]
@@ -221,7 +223,7 @@ def main(argv=None):
                         help="python with ai-edge-litert for the interpreter reference ('' to skip)")
     parser.add_argument("--renderer", default="llvmpipe",
                         help="required GL renderer ('' accepts any, e.g. on a real GPU)")
-    parser.add_argument("--tolerance", type=float, help="max |GPU - CPU| (default 0.02 float, "
+    parser.add_argument("--tolerance", type=float, help="max |GPU - CPU| (default 0.06 float, "
                                                         "0.15 quantized models)")
     parser.add_argument("--image", type=pathlib.Path, help="test photo (default: synthetic)")
     parser.add_argument("--json", type=pathlib.Path, help="write the reports here")
