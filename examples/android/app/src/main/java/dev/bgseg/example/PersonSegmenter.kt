@@ -20,7 +20,7 @@ import java.nio.ByteBuffer
  */
 class PersonSegmenter(
     context: Context,
-    modelAsset: String = "hourglass_256_float16.tflite",
+    modelAsset: String = "bgseg_video_256_float16.tflite",
     useGpu: Boolean = true,
     private val onResult: (frame: ByteBuffer, mask: FloatArray, width: Int, height: Int) -> Unit,
 ) : AutoCloseable {
