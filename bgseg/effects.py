@@ -163,11 +163,6 @@ class Effect:
         else:
             self._image = io.read_image(path)
 
-    @property
-    def output_channels(self):
-        """3 (RGB), 4 (RGBA) or 1 (mask)."""
-        return 4 if self.alpha else 1 if self.mask_only else 3
-
     def _background(self, width, height):
         if self._video is not None:
             return self._video.next(width, height)

@@ -151,3 +151,10 @@ def test_a_short_fine_tune_from_pretrained_learns_exports_and_runs(folders, tmp_
     with load(str(result.path), kind="video") as segmenter:
         masks = [segmenter.segment(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)) for _ in range(2)]
     assert masks[1].shape == frame.shape[:2]
+
+
+def test_a_recipe_with_an_unknown_model_is_refused(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"model": "selfie_512", "sources": [{"type": "folder", "path": "x"}]}))
+    with pytest.raises(ValueError, match="unknown model preset 'selfie_512'; known: .*selfie_256"):
+        load_recipe(path)

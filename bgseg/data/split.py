@@ -23,10 +23,3 @@ def split_of(key, fractions=DEFAULT_FRACTIONS, seed=0):
     if u < fractions[0] + fractions[1]:
         return "val"
     return "test"
-
-
-def select(keys, split, fractions=DEFAULT_FRACTIONS, seed=0):
-    """The keys (in their given order) that fall in `split`."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    return [k for k in keys if split_of(k, fractions, seed) == split]

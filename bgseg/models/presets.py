@@ -10,10 +10,6 @@ from bgseg.models.unet import build_unet
 BUILDERS = {"hourglass": build_hourglass, "selfie": build_selfie, "tiramisu": build_tiramisu,
             "unet": build_unet}
 
-# Every model takes RGB scaled to [0, 1] (and, for 4-channel models, the previous mask in [0, 1]).
-NORMALIZATION = {"mean": 0.0, "std": 255.0}
-
-
 @dataclasses.dataclass(frozen=True)
 class Preset:
     """A named configuration of one builder. `parameters` is checked by the test suite."""
@@ -31,10 +27,6 @@ class Preset:
     @property
     def channels(self):
         return self.input_shape[-1]
-
-    @property
-    def normalization(self):
-        return dict(NORMALIZATION)
 
 
 def _preset(name, builder, parameters, description, **kwargs):

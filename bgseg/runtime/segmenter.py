@@ -46,11 +46,6 @@ class Segmenter:
         m = self.model
         self._input = np.zeros((m.height, m.width, m.channels), np.float32)
 
-    @property
-    def input_size(self):
-        """The model's (width, height)."""
-        return self.model.width, self.model.height
-
     def _infer(self, image, prior):
         """Resize, normalise, attach the prior, run: returns the model-resolution mask."""
         start = time.perf_counter()

@@ -58,6 +58,10 @@ class Recipe:
             raise ValueError("images_per_epoch must be at least batch_size")
         if not self.sources:
             raise ValueError("a recipe needs at least one source")
+        from bgseg.models.presets import PRESETS
+
+        if self.model not in PRESETS:
+            raise ValueError(f"unknown model preset {self.model!r}; known: {', '.join(sorted(PRESETS))}")
         if not 0 <= self.distill < 1:
             raise ValueError(f"distill must be in [0, 1), got {self.distill}")
         if self.distill and not self.teacher:
