@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import heldout  # noqa: E402  (benchmarks/heldout.py, next to this script)
+
 from bgseg import evaluation  # noqa: E402
 
 DEFAULT_MEDIAPIPE = (ROOT / ".venv-mediapipe" / "lib" / "python3.11" / "site-packages" / "mediapipe"

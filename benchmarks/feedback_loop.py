@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 
 import heldout  # noqa: E402  (benchmarks/heldout.py, next to this script)
 from compare_mediapipe import THRESHOLD, TFLiteModel  # noqa: E402
+
 from bgseg import evaluation  # noqa: E402
 
 

@@ -22,10 +22,10 @@ def tiny_tflite(tmp_path_factory):
 
     def make(channels=4, mode="float32"):
         if (channels, mode) not in cache:
+            import keras
+
             from bgseg.export import QuantizationConfig, export_tflite
             from bgseg.models import build_model
-
-            import keras
 
             keras.utils.set_random_seed(channels)
             model = build_model("hourglass", input_shape=(64, 64, channels),

@@ -1,7 +1,6 @@
 """A newcomer's failure paths (issue 9): each numbered finding has a regression test here, on
 generated data only."""
 
-import os
 import signal
 import subprocess
 import sys

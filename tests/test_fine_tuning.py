@@ -80,7 +80,7 @@ def test_freezing_phases_and_layers():
     assert _phases(recipe_like, 3) == [(3, 5, ())]
     model = build_model("selfie", input_shape=(32, 32, 4))
     assert set_frozen(model, ("stem_", "enc"))
-    frozen = {l.name for l in model.layers if l.weights and not l.trainable}
+    frozen = {layer.name for layer in model.layers if layer.weights and not layer.trainable}
     assert "stem_conv" in frozen and "enc3_dw" in frozen and "segment" not in frozen
     assert not set_frozen(model, ("stem_", "enc"))  # nothing changes the second time
     with pytest.raises(ValueError, match="no layer .* starts with 'decoder'"):
@@ -112,8 +112,8 @@ def test_on_policy_priors_come_from_the_policy_for_flagged_samples():
 
 def test_sampler_emits_previous_frames_for_on_policy_samples(folders):
     from bgseg.data.augment import AugmentConfig
-    from bgseg.data.pipeline import Sampler
     from bgseg.data.folders import folder_items
+    from bgseg.data.pipeline import Sampler
     from bgseg.data.sources import LoadedSource
 
     train_folder, _ = folders

@@ -89,7 +89,7 @@ def test_a_mismatching_architecture_fails_loudly(monkeypatch):
 
 def test_no_lambda_layers_and_tf_keras_twin(converted):
     tf_keras = pytest.importorskip("tf_keras")
-    assert not [l for l in converted.layers if "Lambda" in type(l).__name__]
+    assert not [layer for layer in converted.layers if "Lambda" in type(layer).__name__]
     twin = build_model("selfie_image_256", keras_module=tf_keras)
     twin.set_weights(converted.get_weights())
     x = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)

@@ -46,7 +46,7 @@ def test_shipped_model_finds_the_person_in_a_real_photo(name, kind, channels):
                                               ("mediapipe_selfie", "mediapipe_selfie")])
 def test_shipped_tflite_matches_its_pretrained_keras_model(name, pretrained):
     pytest.importorskip("keras")
-    from bgseg.export.parity import TOLERANCE, compare
+    from bgseg.export.parity import compare
     from bgseg.models.pretrained import load_pretrained
 
     model = load_pretrained(pretrained)

@@ -89,7 +89,8 @@ def apply_pretrained(model, name):
     source = load_pretrained(name)
     if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
         model.set_weights(source.get_weights())
-        return {"copied": len([l for l in model.layers if l.weights]), "partial": [], "skipped": []}
+        return {"copied": len([layer for layer in model.layers if layer.weights]), "partial": [],
+                "skipped": []}
     report = transfer_weights(source, model, zero_new_channels=True)
     if report["skipped"]:
         raise PretrainedError(f"pretrained weights {name!r} ({pretrained_models()[name]['preset']}) "
