@@ -2,6 +2,7 @@
 
 import struct
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -36,15 +37,33 @@ def test_single_file_alpha_png(tmp_path, model, capsys):
     assert "1 image(s) written" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option,channels", [(["--background", "#00ff00"], 3), (["--blur", "5"], 3),
+PHOTO = Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"
+PERSON, WALL = (slice(120, 300), slice(180, 260)), (slice(0, 60), slice(300, 380))  # of the photo
+
+
+@pytest.mark.parametrize("option,channels", [(["--background", "#00ff00"], 3), (["--blur", "9"], 3),
                                              (["--mask-only"], 1), (["--no-refine"], 4)])
-def test_effect_options(tmp_path, model, option, channels):
-    source = _image(tmp_path / "photo.png")
+def test_effect_options_change_the_background_only(tmp_path, option, channels):
+    """On a real photo with the shipped image model: the person's pixels are the input's, the
+    wall's are what the effect says (a no-op effect, or one applied everywhere, fails)."""
     out = tmp_path / "out.png"
-    assert main(["image", str(source), "-o", str(out), "--model", model, *option]) == 0
+    assert main(["image", str(PHOTO), "-o", str(out), *option]) == 0
     result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
-    assert result.shape[:2] == (40, 60)
+    source = cv2.imread(str(PHOTO)).astype(int)
+    assert result.shape[:2] == (512, 512)
     assert (result.shape[2] if result.ndim == 3 else 1) == channels
+    if "--mask-only" in option:
+        assert result[PERSON].mean() > 230 and result[WALL].mean() < 25
+        return
+    rgb = result[..., :3].astype(int)
+    assert np.abs(rgb[PERSON] - source[PERSON]).mean() < 6          # the person is untouched
+    if "--background" in option:
+        assert np.abs(rgb[WALL] - (0, 255, 0)).mean() < 20          # BGR green
+    elif "--blur" in option:
+        assert np.abs(rgb[WALL] - source[WALL]).mean() > 2          # the wall changed...
+        assert rgb[WALL].std() < source[WALL].std()                 # ...and lost texture
+    else:
+        assert result[..., 3][PERSON].mean() > 230 and result[..., 3][WALL].mean() < 25
 
 
 def test_folder_batch_keeps_names(tmp_path, model, capsys):

@@ -139,3 +139,25 @@ def test_max_frames_below_one_is_refused(command, tmp_path, capsys):
     assert main([command, *source, "-o", str(tmp_path / "out.mp4"), "--max-frames", "0"]) == 2
     assert "--max-frames must be >= 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_video_writes_the_composite_not_the_input(tmp_path):
+    """The shipped video model on a clip of the sample photo: her pixels pass through, the wall
+    becomes the requested colour (writing the input frames back would fail)."""
+    from pathlib import Path
+
+    photo = cv2.imread(str(Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"))
+    clip = tmp_path / "astronaut.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (512, 512))
+    for _ in range(6):
+        writer.write(photo)
+    writer.release()
+    out = tmp_path / "out.avi"
+    assert main(["video", str(clip), "-o", str(out), "--background", "white"]) == 0
+    capture = cv2.VideoCapture(str(out))
+    frames = [capture.read()[1] for _ in range(6)]
+    capture.release()
+    last = frames[-1].astype(int)
+    person, wall = (slice(120, 300), slice(180, 260)), (slice(0, 60), slice(300, 380))
+    assert np.abs(last[person] - photo[person]).mean() < 12
+    assert last[wall].mean() > 235 and photo[wall].mean() < 200

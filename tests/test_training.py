@@ -100,14 +100,15 @@ def test_recipe_validation(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["default_video", "default_video_finetune", "default_video_distractor", "default_image",
-             "coco_person"])
+    "name", ["selfie_video", "default_video", "default_video_finetune", "default_video_distractor",
+             "default_image", "coco_person"])
 def test_shipped_recipes_parse(name):
     from pathlib import Path
 
     recipe = load_recipe(Path(__file__).resolve().parents[1] / "training" / f"{name}.json")
-    assert recipe.steps_per_epoch == recipe.images_per_epoch // recipe.batch_size
-    assert recipe.sources
+    # data paths are relative to the repository root and point at the shared data, never copies
+    assert recipe.sources and all(s.path.startswith("../shared/data/") for s in recipe.sources)
+    assert all(b.startswith("../shared/data/backgrounds/") for b in recipe.augment.backgrounds)
 
 
 def test_cli_reports_bad_recipe(tmp_path, capsys):
