@@ -1,5 +1,6 @@
 """Augmentation (previous-mask synthesis, geometry, compositing) and the tf.data pipeline."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -167,3 +168,20 @@ def test_stretch_crops_keep_the_source_aspect_like_inference():
     assert m[1, 1] == pytest.approx(256 / (480 * 0.8), rel=1e-5)
     with pytest.raises(ValueError, match="stretch"):
         AugmentConfig(stretch=1.5)
+
+
+def test_cast_shadow_darkens_the_ground_beside_the_person_only():
+    from bgseg.data import augment as aug
+
+    image = np.full((96, 96, 3), 0.8, np.float32)
+    mask = np.zeros((96, 96), np.float32)
+    cv2.ellipse(mask, (48, 40), (10, 30), 0, 0, 360, 1.0, -1)
+    image[mask > 0] = (0.3, 0.5, 0.7)
+    for seed in range(5):
+        out = aug.cast_shadow(np.random.default_rng(seed), image, mask)
+        assert np.array_equal(out[mask > 0], image[mask > 0])       # the person is untouched
+        darker = (image - out).max(axis=-1) > 0.05
+        assert darker.any() and not (darker & (mask > 0)).any()
+        rows = np.nonzero(darker.any(axis=1))[0]
+        assert rows.max() >= 68 or rows.min() <= 12  # cast from the feet: along the ground (or wall)
+    assert np.array_equal(aug.cast_shadow(np.random.default_rng(0), image, np.zeros_like(mask)), image)

@@ -6,6 +6,8 @@ Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H
   model's (H, W) frame, applied with `warp` to the image, its mask and its previous mask alike.
 - `photometric`: brightness, contrast, saturation, per-channel gain, noise, blur, grayscale.
 - `composite`: paste the person onto a background photo.
+- `cast_shadow`: darken the ground beside the person with their flattened silhouette, labelled
+  background (fine-tunes learnt to call the shadow at a walker's feet "person").
 - previous-mask synthesis (`PREV_MASK_MODES`): "empty" (first frame / person entering), "small"
   (true mask under a small affine: follow the motion), "large" (large affine: learn to discard a
   wrong prior), "tps" (the frame and its mask are warped by a random thin-plate spline, the prior
@@ -46,6 +48,7 @@ class AugmentConfig:
     video_perturb: float = 0.5        # clips: probability to add a small affine to that mask
     on_policy: float = 0.0            # probability that the prior is the model's own prediction on
                                       # the previous frame, as the runtime feeds it (see pipeline)
+    shadow: float = 0.0               # probability to cast the person's shadow (labelled background)
 
     def __post_init__(self):
         unknown = set(self.prev_mask) - set(PREV_MASK_MODES)
@@ -55,7 +58,7 @@ class AugmentConfig:
             raise ValueError(f"prev_mask probabilities must be >= 0 with a positive sum, got "
                              f"{self.prev_mask}")
         for name in ("flip", "center_on_person", "stretch", "background_prob", "video_prev_prob",
-                     "video_perturb", "on_policy"):
+                     "video_perturb", "on_policy", "shadow"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augment.{name} must be a probability in [0, 1]")
         if self.background_prob > 0 and not self.backgrounds:
@@ -220,6 +223,25 @@ def synth_prev_mask(rng, mode, image, mask):
         prior = np.maximum(affine_mask(rng, mask), distractor_blobs(rng, mask.shape))
         return image, mask, soften(rng, prior)
     raise ValueError(f"unknown previous-mask mode {mode!r}; known: {PREV_MASK_MODES}")
+
+
+def cast_shadow(rng, image, mask):
+    """Darken the ground beside the person with a soft shadow of their silhouette (a flattened,
+    sheared copy of the mask anchored at its lowest row); the label is unchanged: a shadow is
+    background. Returns the image (unchanged when the mask is empty)."""
+    rows = np.nonzero(mask.max(axis=1) > 0.5)[0]
+    if rows.size == 0:
+        return image
+    h, w = mask.shape
+    foot = float(rows[-1])
+    flatten = rng.uniform(0.15, 0.6) * (1 if rng.random() < 0.7 else -1)  # ground or wall shadow
+    shear = rng.uniform(-1.2, 1.2)
+    # y' = foot + (y - foot) * -flatten (mirrored below the feet), x' = x + shear * (foot - y)
+    m = np.float32([[1, -shear, shear * foot], [0, -flatten, foot * (1 + flatten)]])
+    shadow = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), rng.uniform(1.0, 4.0))
+    shadow *= (1.0 - mask) * rng.uniform(0.3, 0.65)
+    return (image * (1.0 - shadow[..., None])).astype(np.float32)
 
 
 def photometric(rng, image):

@@ -68,6 +68,8 @@ class Sampler:
         mask = aug.warp(sample.mask, m, hw).astype(np.float32) / 255.0
         if train and cfg.background_prob and rng.random() < cfg.background_prob:
             image = aug.composite(image, mask, self._background(rng))
+        if train and cfg.shadow and rng.random() < cfg.shadow:
+            image = aug.cast_shadow(rng, image, mask)
         if train and cfg.photometric:
             image = aug.photometric(rng, image)
         if self.channels == 4:
