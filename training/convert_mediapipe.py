@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bgseg.export.parity import tflite_predict
 from bgseg.models.convert_mediapipe import WHEEL_PATH, from_mediapipe
 from bgseg.models.pretrained import register
 
@@ -22,27 +23,14 @@ DEFAULT_TFLITE = ROOT / ".venv-mediapipe/lib/python3.11/site-packages" / WHEEL_P
 NAME = "mediapipe_selfie"
 
 
-def tflite_predict(path, images):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path))
-    interpreter.allocate_tensors()
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    results = []
-    for image in images:
-        interpreter.set_tensor(inp["index"], image[None])
-        interpreter.invoke()
-        results.append(interpreter.get_tensor(out["index"])[0])
-    return np.stack(results)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tflite", default=str(DEFAULT_TFLITE))
     args = parser.parse_args()
     model = from_mediapipe(args.tflite, (256, 256, 3), name="selfie_image_256")
     images = np.random.default_rng(0).random((4, 256, 256, 3), dtype=np.float32)
-    diff = np.abs(model.predict(images, verbose=0) - tflite_predict(args.tflite, images)).max()
+    reference = tflite_predict(Path(args.tflite).read_bytes(), images)
+    diff = np.abs(model.predict(images, verbose=0) - reference).max()
     if diff > 1e-3:
         raise SystemExit(f"conversion differs from the .tflite by {diff}")
     path = register(NAME, model, "selfie_image_256",
