@@ -34,7 +34,7 @@ def frames_of(source, every):
     source = Path(source)
     if source.is_dir():
         for path in sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # applies EXIF orientation, as bgseg
             if image is not None:
                 yield path.stem, cv2.cvtColor(image, cv2.COLOR_BGR2RGB), path
     elif source.suffix.lower() in VIDEO_EXTENSIONS:
@@ -72,7 +72,7 @@ class SelfieTeacher:
             rgb.shape[:2])
 
 
-def iou(a, b):
+def iou(a, b):  # bgseg.evaluation.iou's rule; bgseg is not installed in the MediaPipe venv
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 

@@ -10,6 +10,7 @@ from bgseg.models.unet import build_unet
 BUILDERS = {"hourglass": build_hourglass, "selfie": build_selfie, "tiramisu": build_tiramisu,
             "unet": build_unet}
 
+
 @dataclasses.dataclass(frozen=True)
 class Preset:
     """A named configuration of one builder. `parameters` is checked by the test suite."""
@@ -77,12 +78,6 @@ def build_model(name_or_preset, keras_module=None, weights=None, **overrides):
     `build_model("selfie_256", weights="mediapipe_selfie")` with pretrained weights
     (`bgseg.models.pretrained`).
     """
-    if weights is not None:
-        from bgseg.models.pretrained import PretrainedError, pretrained_models
-
-        if weights not in pretrained_models():
-            raise PretrainedError(f"unknown pretrained weights {weights!r}; known: "
-                                  f"{', '.join(sorted(pretrained_models()))}")
     if isinstance(name_or_preset, Preset):
         preset = name_or_preset
     elif name_or_preset in BUILDERS:
