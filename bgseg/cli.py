@@ -6,21 +6,25 @@ therefore never import TensorFlow.
 """
 
 import argparse
-import importlib
 import os
 import signal
 import sys
 import threading
 
+from bgseg.commands import batch, export, image, train, video, webcam
 from bgseg.version import __version__
 
-# name -> one-line help. The module bgseg.commands.<name> implements it.
+# name -> (module with add_arguments/run, one-line help)
 COMMANDS = {
-    "image": "remove or replace the background of images (files or folders)",
-    "video": "remove or replace the background of a video file, frame by frame with mask feedback",
-    "webcam": "live background removal from a camera",
-    "train": "train or fine-tune a model (needs the [train] extra)",
-    "export": "convert a Keras model to TFLite (float32/float16/dynamic/int8/qat), GPU-checked",
+    "image": (image, "remove or replace the background of images (files or folders)"),
+    "video": (video, "remove or replace the background of a video file, frame by frame with mask "
+                     "feedback"),
+    "webcam": (webcam, "live background removal from a camera"),
+    "batch": (batch, "images and videos at scale on Apache Beam: local, Dataflow, Flink, Spark "
+                     "(needs the [beam] extra)"),
+    "train": (train, "train or fine-tune a model (needs the [train] extra)"),
+    "export": (export, "convert a Keras model to TFLite (float32/float16/dynamic/int8/qat), "
+                       "GPU-checked"),
 }
 
 
@@ -31,8 +35,7 @@ def build_parser():
     parser.add_argument("--verbose", action="store_true",
                         help="let LiteRT, OpenCV and FFmpeg print their own log lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"bgseg.commands.{name}")
+    for name, (module, help_text) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command_parser)
         command_parser.set_defaults(_run=module.run)
@@ -42,7 +45,10 @@ def build_parser():
 def main(argv=None):
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "_accepts_pipeline_options", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pipeline_options = extra
     if not args.command:
         parser.print_help()
         return 2

@@ -139,25 +139,42 @@ def read_image(path, max_pixels=MAX_PIXELS):
         data = np.fromfile(path, np.uint8)
     except OSError as error:
         raise InputError(path, f"cannot read ({error.strerror or error})") from None
+    return decode_image(data, path, max_pixels)
+
+
+def decode_image(data, name, max_pixels=MAX_PIXELS):
+    """Decode the bytes of an image file (`bytes` or a uint8 array) as `read_image` does; `name`
+    (a path or URL) only labels errors."""
+    if not isinstance(data, np.ndarray):
+        data = np.frombuffer(data, np.uint8)
     if data.size == 0:
-        raise InputError(path, "empty file")
-    if _truncated(data.tobytes()[:8] + data[-1024:].tobytes()):
-        raise InputError(path, "truncated image file")
+        raise InputError(name, "empty file")
+    if _truncated(data[:8].tobytes() + data[-1024:].tobytes()):
+        raise InputError(name, "truncated image file")
     header = _header_size(data[:65536].tobytes())
     if header is not None:  # refuse before decoding: a huge image would take gigabytes
         if 0 in header:
-            raise InputError(path, f"zero-size image ({header[0]}x{header[1]})")
-        _check_pixels(path, *header, max_pixels)
+            raise InputError(name, f"zero-size image ({header[0]}x{header[1]})")
+        _check_pixels(name, *header, max_pixels)
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
-        raise InputError(path, "not an image, or an unreadable/corrupt one")
+        raise InputError(name, "not an image, or an unreadable/corrupt one")
     height, width = image.shape[:2]
     if height == 0 or width == 0:
-        raise InputError(path, f"zero-size image ({width}x{height})")
-    _check_pixels(path, width, height, max_pixels)
+        raise InputError(name, f"zero-size image ({width}x{height})")
+    _check_pixels(name, width, height, max_pixels)
     # the decoder is told to ignore EXIF (IMREAD_UNCHANGED keeps alpha), so orient here: phone
     # photos are stored sideways with an orientation tag that every viewer applies
-    return apply_orientation(_to_rgb8(image, path), exif_orientation(data[:65536].tobytes()))
+    return apply_orientation(_to_rgb8(image, name), exif_orientation(data[:65536].tobytes()))
+
+
+def output_suffix(suffix, alpha):
+    """The extension an output keeps for an input with `suffix`: the same one, PNG where the
+    input's format is unknown or cannot hold the transparency of `alpha` outputs."""
+    suffix = suffix.lower()
+    if suffix not in IMAGE_EXTENSIONS or (alpha and suffix not in ALPHA_EXTENSIONS):
+        return ".png"
+    return suffix
 
 
 def check_output(path, inputs=(), overwrite=False):
@@ -213,16 +230,16 @@ def atomic_output(path, overwrite=False):
         tmp.unlink(missing_ok=True)
 
 
-def write_image(path, image, overwrite=False):
-    """Write an RGB, RGBA or grayscale uint8 image atomically; the format follows the extension."""
-    path = Path(path)
-    ext = path.suffix.lower()
+def encode_image(image, suffix, name):
+    """The bytes of an RGB, RGBA or grayscale uint8 image in the format of `suffix` (".png", ...);
+    `name` labels errors."""
+    ext = suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
-        raise InputError(path, f"unknown image format {ext or '(no extension)'}; use one of "
+        raise InputError(name, f"unknown image format {ext or '(no extension)'}; use one of "
                                f"{', '.join(sorted(IMAGE_EXTENSIONS))}")
     if image.ndim == 3 and image.shape[2] == 4:
         if ext not in ALPHA_EXTENSIONS:
-            raise InputError(path, f"{ext} cannot store transparency; write .png (or .webp/.tif)")
+            raise InputError(name, f"{ext} cannot store transparency; write .png (or .webp/.tif)")
         encoded = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
     elif image.ndim == 3:
         encoded = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
@@ -230,7 +247,14 @@ def write_image(path, image, overwrite=False):
         encoded = image
     ok, buffer = cv2.imencode(ext, encoded)
     if not ok:
-        raise InputError(path, f"OpenCV could not encode {ext}")
+        raise InputError(name, f"OpenCV could not encode {ext}")
+    return buffer
+
+
+def write_image(path, image, overwrite=False):
+    """Write an RGB, RGBA or grayscale uint8 image atomically; the format follows the extension."""
+    path = Path(path)
+    buffer = encode_image(image, path.suffix, path)
     with atomic_output(path, overwrite) as tmp:
         try:
             buffer.tofile(tmp)

@@ -6,6 +6,8 @@ Only argparse at import time: numpy, OpenCV and the runtime load inside the help
 import argparse
 import sys
 
+DEFAULT_VIDEO_BACKGROUND = "green"  # video and webcam, when no effect is chosen
+
 
 def add_model_arguments(parser, smoothing=False, default_model="default"):
     group = parser.add_argument_group("model")

@@ -40,7 +40,7 @@ def _collect(inputs, output):
 
 def _plan(args, jobs, alpha):
     """Map each input to its output path."""
-    from bgseg.io import IMAGE_EXTENSIONS
+    from bgseg.io import IMAGE_EXTENSIONS, output_suffix
 
     out = Path(args.output)
     single = (len(args.inputs) == 1 and Path(args.inputs[0]).is_file()
@@ -49,15 +49,8 @@ def _plan(args, jobs, alpha):
         return [(jobs[0][0], out)]
     if out.suffix.lower() in IMAGE_EXTENSIONS and not out.is_dir():
         raise ValueError(f"{out}: several inputs or a folder need an output folder, not a file")
-    plan = []
-    for source, name in jobs:
-        ext = name.suffix.lower()
-        if alpha and ext not in (".png", ".webp", ".tif", ".tiff"):
-            ext = ".png"
-        elif ext not in IMAGE_EXTENSIONS:
-            ext = ".png"
-        plan.append((source, out / name.with_suffix(ext)))
-    return plan
+    return [(source, out / name.with_suffix(output_suffix(name.suffix, alpha)))
+            for source, name in jobs]
 
 
 def run(args):

@@ -4,9 +4,6 @@ import time
 
 from bgseg.commands import common
 
-DEFAULT_BACKGROUND = "green"
-
-
 def add_arguments(parser):
     parser.add_argument("input", metavar="IN", help="a video file")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
@@ -19,24 +16,7 @@ def add_arguments(parser):
                              "count IN declares (a damaged file); default: warn and keep the "
                              "frames that were read")
     common.add_model_arguments(parser, smoothing=True)
-    common.add_effect_arguments(parser, default=f"--background {DEFAULT_BACKGROUND}")
-
-
-def process_stream(reader, writer, segmenter, effect, max_frames=None, progress=None, show=None):
-    """Segment and composite frames from `reader` into `writer` (and/or `show`); returns frames."""
-    frames = 0
-    for frame in reader:
-        out = effect(frame, segmenter.segment(frame))
-        if writer is not None:
-            writer.write(out)
-        frames += 1
-        if progress is not None:
-            progress.update(1)
-        if show is not None and not show(out):
-            break
-        if max_frames is not None and frames >= max_frames:
-            break
-    return frames
+    common.add_effect_arguments(parser, default=f"--background {common.DEFAULT_VIDEO_BACKGROUND}")
 
 
 def _finish_with_audio(source, writer):
@@ -62,6 +42,7 @@ def run(args):
     from tqdm import tqdm
 
     from bgseg import io
+    from bgseg.runtime import stream
 
     bad = common.setup_errors()
     if args.alpha:
@@ -72,7 +53,7 @@ def run(args):
         return 2
     try:
         io.check_output(args.output, [args.input], overwrite=args.overwrite)
-        effect = common.make_effect(args, DEFAULT_BACKGROUND)
+        effect = common.make_effect(args, common.DEFAULT_VIDEO_BACKGROUND)
         reader = io.VideoReader(args.input)
     except bad as exc:
         common.error(exc)
@@ -98,8 +79,8 @@ def run(args):
         start = time.perf_counter()
         try:
             with segmenter, tqdm(total=total, unit="frame", leave=False) as bar:
-                frames = process_stream(prepend(first, reader), writer, segmenter, effect,
-                                        args.max_frames, bar)
+                frames = stream.process_stream(stream.prepend(first, reader), writer, segmenter,
+                                               effect, args.max_frames, bar)
         except io.InputError as exc:  # the output could not be written (disk full, ...)
             writer.abort()
             common.error(exc)
@@ -134,9 +115,3 @@ def _stopped_early(reader, frames, max_frames):
     if declared and frames < declared - 1:  # containers may count one frame more than they hold
         return f"the decoder stopped after {frames} of {declared} frames (a damaged file?)"
     return None
-
-
-def prepend(first, frames):
-    """`first`, then the rest of `frames`."""
-    yield first
-    yield from frames

@@ -4,7 +4,6 @@ window where the OpenCV build has a GUI, and/or written to a file with `-o`."""
 import time
 
 from bgseg.commands import common
-from bgseg.commands.video import DEFAULT_BACKGROUND, prepend, process_stream
 
 WINDOW = "bgseg (q or Esc to quit)"
 
@@ -21,7 +20,7 @@ def add_arguments(parser):
                         help="frame rate written to FILE (default: the camera's, else 30)")
     parser.add_argument("--no-preview", action="store_true", help="no preview window")
     common.add_model_arguments(parser, smoothing=True)
-    common.add_effect_arguments(parser, default=f"--background {DEFAULT_BACKGROUND}")
+    common.add_effect_arguments(parser, default=f"--background {common.DEFAULT_VIDEO_BACKGROUND}")
 
 
 def has_gui():
@@ -60,6 +59,7 @@ def _preview():
 
 def run(args):
     from bgseg import io
+    from bgseg.runtime import stream
 
     bad = common.setup_errors()
     preview = False
@@ -86,7 +86,7 @@ def run(args):
     try:
         if args.output:
             io.check_output(args.output, overwrite=args.overwrite)
-        effect = common.make_effect(args, DEFAULT_BACKGROUND)
+        effect = common.make_effect(args, common.DEFAULT_VIDEO_BACKGROUND)
         segmenter = common.open_segmenter(args, "video")
         reader = io.VideoReader(args.camera)
     except bad as exc:
@@ -108,8 +108,9 @@ def run(args):
                 return 2
         start = time.perf_counter()
         try:
-            frames = process_stream(prepend(first, reader), writer, segmenter, effect,
-                                    args.max_frames, show=_preview() if preview else None)
+            frames = stream.process_stream(stream.prepend(first, reader), writer, segmenter,
+                                           effect, args.max_frames,
+                                           show=_preview() if preview else None)
         except io.InputError as exc:  # the output could not be written (disk full, ...)
             writer.abort()
             common.error(exc)

@@ -1,0 +1,107 @@
+"""`bgseg batch PATTERN... -o OUT`: images and videos at scale on Apache Beam (needs [beam]).
+
+Options that this command does not know are Beam pipeline options, passed through to the runner;
+write them as `--name=value` (e.g. `--direct_num_workers=2`, `--project=my-project`).
+"""
+
+import json
+import os
+
+from bgseg.commands import common
+
+
+def add_arguments(parser):
+    parser.add_argument("inputs", nargs="+", metavar="PATTERN",
+                        help="file patterns (photos/*.jpg, gs://bucket/in/**) or folders; images "
+                             "and videos, names kept relative to the pattern's folder")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="output folder or URL prefix (gs://bucket/out)")
+    parser.add_argument("--runner", default="DirectRunner",
+                        help="Beam runner: DirectRunner, DataflowRunner, FlinkRunner, SparkRunner "
+                             "(default: %(default)s)")
+    parser.add_argument("--video-model", default="default", metavar="PATH|NAME",
+                        help="model for video files (default: %(default)s)")
+    parser.add_argument("--smooth", type=float, default=0.0, metavar="RATIO",
+                        help="temporal smoothing for videos, as `bgseg video --smooth`")
+    parser.add_argument("--max-pixels", type=float, default=100e6, metavar="N",
+                        help="images larger than N pixels go to the dead letter (default: 100e6)")
+    parser.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="most images per RunInference batch (default: %(default)s)")
+    parser.add_argument("--dead-letter", metavar="PATH",
+                        help=f"JSONL file of the inputs that failed, with the reason "
+                             f"(default: OUT/_bgseg_failed.jsonl; replaced by each run)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    common.add_model_arguments(parser, default_model="default_image")
+    common.add_effect_arguments(parser, default="--alpha; videos: --background green")
+    parser.set_defaults(_accepts_pipeline_options=True)
+
+
+def effect_options(args):
+    """The Effect keyword arguments, a background image read here (workers may not see it)."""
+    from pathlib import Path
+
+    from bgseg import io
+
+    if args.blur is not None and args.blur <= 0:
+        raise ValueError(f"--blur must be > 0, got {args.blur:g}")
+    if args.background:
+        path = Path(args.background)
+        if path.suffix.lower() in io.VIDEO_EXTENSIONS:
+            raise ValueError("bgseg batch takes an image or a colour as --background, not a video")
+        if path.is_file():
+            return {"background": io.read_image(path)}
+        if path.suffix.lower() in io.IMAGE_EXTENSIONS:
+            raise io.InputError(path, "background file not found")
+        from bgseg.effects import parse_color
+
+        return {"background": parse_color(args.background)}
+    if args.blur:
+        return {"blur": args.blur}
+    if args.mask_only:
+        return {"mask_only": True}
+    return {"alpha": True}
+
+
+def run(args):
+    import logging
+
+    if not os.environ.get("BGSEG_VERBOSE"):  # Beam's import-time and runner warnings
+        logging.getLogger().setLevel(logging.ERROR)
+    try:
+        from bgseg import beam as bgseg_beam
+    except ModuleNotFoundError as error:
+        common.error(f'bgseg batch needs Apache Beam ({error.name} is not installed): '
+                     f'pip install "bgseg[beam]"')
+        return 2
+    bad = common.setup_errors()
+    try:
+        effect = effect_options(args)
+        video_effect = {"background": common.DEFAULT_VIDEO_BACKGROUND} \
+            if effect.get("alpha") else effect
+        missing = bgseg_beam.pipeline.unmatched(args.inputs)
+        if missing:
+            raise ValueError(f"no file matches {', '.join(missing)}")
+        options = bgseg_beam.BatchOptions(
+            inputs=args.inputs, output=args.output, effect=effect, video_effect=video_effect,
+            model=args.model, video_model=args.video_model, overwrite=args.overwrite,
+            refine=args.refine,
+            smoothing=args.smooth, threads=args.threads, max_pixels=args.max_pixels,
+            max_batch_size=args.batch_size, dead_letter=args.dead_letter)
+    except bad as exc:
+        common.error(exc)
+        return 2
+    pipeline_options = [f"--runner={args.runner}", *args.pipeline_options]
+    if not os.environ.get("BGSEG_VERBOSE") and not any(
+            o.startswith("--default_sdk_harness_log_level") for o in pipeline_options):
+        pipeline_options.append("--default_sdk_harness_log_level=ERROR")  # worker processes
+    summary = bgseg_beam.run(options, pipeline_options)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        seconds = summary["seconds"]
+        common.note(f"{summary['processed']} processed, {summary['skipped']} skipped (output "
+                    f"exists), {summary['failed']} failed in {seconds:.1f} s "
+                    f"({summary['processed'] / seconds if seconds else 0:.1f} files/s)")
+        if summary["failed"]:
+            common.note(f"failures and reasons: {summary['dead_letter']}")
+    return 1 if summary["failed"] else 0
