@@ -136,8 +136,12 @@ class Sampler:
 
 
 def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teacher=None,
-                  distill=0.0):
+                  distill=0.0, num_shards=1, shard_index=0):
     """Infinite batched `tf.data.Dataset` of training samples `start, start + 1, ...`.
+
+    With `num_shards` > 1 (multi-worker training) this worker draws samples `start + shard_index`,
+    `start + shard_index + num_shards`, ... and tf.data's auto-sharding is turned off: the
+    strategy splits each `batch_size` (global) batch so the workers together see every sample once.
 
     `policy` (the model being trained) turns on-policy samples into model inputs
     (`on_policy_priors`); `teacher` with `distill` > 0 mixes the teacher's prediction on the RGB
@@ -154,8 +158,13 @@ def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teac
         y.set_shape((h, w, 1))
         return x, y
 
-    ds = tf.data.Dataset.counter(start).map(
-        load, num_parallel_calls=parallel or tf.data.AUTOTUNE, deterministic=True)
+    ds = tf.data.Dataset.counter(start)
+    if num_shards > 1:
+        ds = ds.shard(num_shards, shard_index)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+        ds = ds.with_options(options)
+    ds = ds.map(load, num_parallel_calls=parallel or tf.data.AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=True)
     if channels != sampler.channels:
         if policy is None:

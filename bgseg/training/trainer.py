@@ -17,9 +17,12 @@ import csv
 import importlib.util
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 from bgseg.training.callbacks import Plots, RunState, write_json
+from bgseg.training.distributed import (all_sum, check_same_epoch, fix_keras_multiworker_build,
+                                        make_strategy, weights_digest, worker_role)
 
 RUN_FILES = ("best.keras", "last.keras", "last-partial.keras", "state.json", "log.csv")
 RUN_DIRS = ("plots", "tensorboard")
@@ -29,12 +32,17 @@ class RunDirError(RuntimeError):
     """The output directory cannot be used for this recipe."""
 
 
+def fresh_state(recipe):
+    """The state of a run that has not trained yet."""
+    return {"fingerprint": recipe.fingerprint(), "recipe": recipe.to_dict(), "epoch": 0,
+            "best": None, "finished": False}
+
+
 def prepare_run_dir(run_dir, recipe, overwrite=False):
     """Return the saved state to resume from (or a fresh one) after checking `run_dir`."""
     run_dir = Path(run_dir)
     state_path = run_dir / "state.json"
-    fresh = {"fingerprint": recipe.fingerprint(), "recipe": recipe.to_dict(), "epoch": 0,
-             "best": None, "finished": False}
+    fresh = fresh_state(recipe)
     if state_path.is_file():
         state = json.loads(state_path.read_text())
         if state.get("fingerprint") == recipe.fingerprint() and not overwrite:
@@ -61,6 +69,19 @@ def prepare_run_dir(run_dir, recipe, overwrite=False):
     return fresh
 
 
+def read_run_state(run_dir, recipe, overwrite=False):
+    """The state a non-chief worker resumes from, read without writing: the chief's saved state of
+    this recipe, or a fresh one (also when the chief starts again with `overwrite`)."""
+    state_path = Path(run_dir) / "state.json"
+    if overwrite or not state_path.is_file():
+        return fresh_state(recipe)
+    state = json.loads(state_path.read_text())
+    if state.get("fingerprint") != recipe.fingerprint():
+        return fresh_state(recipe)
+    state["finished"] = state["epoch"] >= recipe.epochs
+    return state
+
+
 def _trim_log(csv_path, epochs_done):
     """Drop CSV rows of epochs that were not checkpointed (a run killed after logging them)."""
     if not csv_path.is_file():
@@ -72,17 +93,6 @@ def _trim_log(csv_path, epochs_done):
     kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
     with open(csv_path, "w", newline="") as f:
         csv.writer(f).writerows(kept)
-
-
-def make_strategy(name):
-    """The tf.distribute strategy called `name` (default / mirrored / multiworker)."""
-    import tensorflow as tf
-
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 def build_data(recipe, hw, channels, log=print):
@@ -144,12 +154,22 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     from bgseg.data.pipeline import train_dataset
     from bgseg.models import get_preset
 
+    strategy = make_strategy(recipe.strategy)  # first: multi-worker collectives start here
+    role = worker_role(strategy)
     run_dir = Path(output or Path("runs") / recipe.name)
-    state = prepare_run_dir(run_dir, recipe, overwrite)
+    if role.is_chief:
+        state = prepare_run_dir(run_dir, recipe, overwrite)
+    all_sum(strategy, 0)  # the chief has prepared the run directory
+    if not role.is_chief:
+        state = read_run_state(run_dir, recipe, overwrite)
+        log(f"worker {role.index} of {role.count}: the chief writes {run_dir}; this worker's "
+            f"checkpoints go to a temporary folder")
+    check_same_epoch(strategy, state["epoch"], run_dir)
     if state["finished"]:
         log(f"{run_dir}: already trained {state['epoch']} of {recipe.epochs} epochs; nothing to do "
             f"(raise 'epochs' to continue, or --overwrite to start again)")
         return run_dir
+    write_dir = run_dir if role.is_chief else Path(tempfile.mkdtemp(prefix="bgseg-worker-"))
     preset = get_preset(recipe.model)
     shape = tuple(recipe.model_kwargs.get("input_shape", preset.input_shape))
     hw, channels = shape[:2], shape[2]
@@ -157,8 +177,6 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
         check_model_source(getattr(recipe, field), field)
     sampler, (val_x, val_y) = build_data(recipe, hw, channels, log=log)
     keras.utils.set_random_seed(recipe.seed)
-
-    strategy = make_strategy(recipe.strategy)
     initial_epoch = state["epoch"]
     with strategy.scope():
         if initial_epoch:
@@ -166,7 +184,9 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
             model = keras.models.load_model(run_dir / "last.keras")
         else:
             model = compile_model(initial_model(recipe, log), recipe)
-    _trim_log(run_dir / "log.csv", initial_epoch)
+    if role.count > 1:
+        fix_keras_multiworker_build(model, strategy)
+    _trim_log(write_dir / "log.csv", initial_epoch)
 
     teacher = None
     if recipe.teacher and recipe.distill:
@@ -177,19 +197,19 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     n_plot = min(recipe.plot_images, len(val_x))
     plot_idx = np.unique(np.linspace(0, len(val_x) - 1, n_plot).astype(int))  # across sources
     callbacks = [
-        keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_IOU_calc_loss",
+        keras.callbacks.ModelCheckpoint(write_dir / "best.keras", monitor="val_IOU_calc_loss",
                                         mode="min", save_best_only=True,
                                         initial_value_threshold=state["best"]),
-        keras.callbacks.CSVLogger(run_dir / "log.csv", append=True),
-        Plots(run_dir / "plots", run_dir / "log.csv", val_x[plot_idx], val_y[plot_idx]),
-        RunState(run_dir, state, recipe.images_per_epoch, log=log),
+        keras.callbacks.CSVLogger(write_dir / "log.csv", append=True),
+        Plots(write_dir / "plots", write_dir / "log.csv", val_x[plot_idx], val_y[plot_idx]),
+        RunState(write_dir, state, recipe.images_per_epoch, log=log),
     ]
     if importlib.util.find_spec("tensorboard"):
-        callbacks.insert(-1, keras.callbacks.TensorBoard(run_dir / "tensorboard", write_graph=False,
+        callbacks.insert(-1, keras.callbacks.TensorBoard(write_dir / "tensorboard", write_graph=False,
                                                          profile_batch=0))
     else:
         log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
-    write_json(run_dir / "state.json", state)
+    write_json(write_dir / "state.json", state)
     for begin, end, prefixes in _phases(recipe, initial_epoch):
         if set_frozen(model, prefixes):
             log(f"epochs {begin + 1}-{end}: " + (f"layers {list(prefixes)}* frozen" if prefixes
@@ -199,11 +219,17 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
         start = begin * recipe.steps_per_epoch * recipe.batch_size
         dataset = train_dataset(sampler, recipe.batch_size, start=start,
                                 parallel=recipe.workers or None, policy=model, teacher=teacher,
-                                distill=recipe.distill)
+                                distill=recipe.distill, num_shards=role.count,
+                                shard_index=role.index)
         model.fit(dataset, epochs=end, initial_epoch=begin, steps_per_epoch=recipe.steps_per_epoch,
                   validation_data=val_ds, callbacks=callbacks, verbose=verbose)
     state["finished"] = state["epoch"] >= recipe.epochs
-    write_json(run_dir / "state.json", state)
+    write_json(write_dir / "state.json", state)
+    if role.count > 1:
+        log(f"worker {role.index}: weights sha256 {weights_digest(model)} (trainable "
+            f"{weights_digest(model, model.trainable_weights)})")
+    if not role.is_chief:
+        shutil.rmtree(write_dir, ignore_errors=True)
     log(f"done: {run_dir} (best val_IOU_calc_loss {state['best']} at epoch {state.get('best_epoch')})")
     return run_dir
 
