@@ -157,3 +157,10 @@ def test_missing_beam_gives_the_install_hint(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "apache_beam", None)  # import fails as if not installed
     assert batch(tmp_path / "*.jpg", "-o", tmp_path / "out") == 2
     assert 'pip install "bgseg[beam]"' in capsys.readouterr().err
+
+
+def test_unknown_model_fails_before_the_pipeline(inputs, tmp_path, capsys):
+    _, good, _ = inputs
+    assert batch(good[0], "-o", tmp_path / "out", "--model", "no_such_model") == 2
+    assert "no_such_model" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

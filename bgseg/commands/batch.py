@@ -62,6 +62,16 @@ def effect_options(args):
     return {"alpha": True}
 
 
+def checked_model(model):
+    """A shipped name as is, a local file as an absolute path (workers may run elsewhere), a URL
+    unchecked (workers fetch it); FileNotFoundError for anything else, before the pipeline."""
+    from bgseg.runtime import resolve_model, shipped_models
+
+    if "://" in model or model in shipped_models():
+        return model
+    return str(resolve_model(model).resolve())
+
+
 def run(args):
     import logging
 
@@ -78,12 +88,13 @@ def run(args):
         effect = effect_options(args)
         video_effect = {"background": common.DEFAULT_VIDEO_BACKGROUND} \
             if effect.get("alpha") else effect
+        models = [checked_model(args.model), checked_model(args.video_model)]
         missing = bgseg_beam.pipeline.unmatched(args.inputs)
         if missing:
             raise ValueError(f"no file matches {', '.join(missing)}")
         options = bgseg_beam.BatchOptions(
             inputs=args.inputs, output=args.output, effect=effect, video_effect=video_effect,
-            model=args.model, video_model=args.video_model, overwrite=args.overwrite,
+            model=models[0], video_model=models[1], overwrite=args.overwrite,
             refine=args.refine,
             smoothing=args.smooth, threads=args.threads, max_pixels=args.max_pixels,
             max_batch_size=args.batch_size, dead_letter=args.dead_letter)
