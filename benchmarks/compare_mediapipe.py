@@ -48,7 +48,10 @@ class TFLiteModel:
             raise FileNotFoundError(f"{name}: model file not found: {self.path}")
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
         self.interpreter.allocate_tensors()
-        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        inputs, outputs = (
+            self.interpreter.get_input_details(),
+            self.interpreter.get_output_details(),
+        )
         if len(inputs) != 1 or len(outputs) != 1:
             raise ValueError(f"{name}: expected one input and one output tensor, got "
                              f"{len(inputs)} and {len(outputs)}")
@@ -58,7 +61,9 @@ class TFLiteModel:
         if len(shape) != 4 or shape[0] != 1 or shape[3] not in (3, 4):
             raise ValueError(f"{name}: input must be [1,H,W,3] or [1,H,W,4], got {list(shape)}")
         if out_shape != (1, shape[1], shape[2], 1):
-            raise ValueError(f"{name}: output must be [1,{shape[1]},{shape[2]},1], got {list(out_shape)}")
+            raise ValueError(
+                f"{name}: output must be [1,{shape[1]},{shape[2]},1], got {list(out_shape)}"
+            )
         _, self.height, self.width, self.channels = shape
         self.invoke_seconds, self.frame_seconds = [], []
         self.reset()
@@ -78,8 +83,13 @@ class TFLiteModel:
     def __call__(self, bgr):
         """Person probability of a BGR uint8 frame at the frame's size."""
         start = time.perf_counter()
-        rgb = cv2.cvtColor(cv2.resize(bgr, (self.width, self.height), interpolation=cv2.INTER_LINEAR),
-                           cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+        rgb = (
+            cv2.cvtColor(
+                cv2.resize(bgr, (self.width, self.height), interpolation=cv2.INTER_LINEAR),
+                cv2.COLOR_BGR2RGB,
+            ).astype(np.float32)
+            / 255.0
+        )
         x = np.concatenate([rgb, self.prior], axis=-1) if self.channels == 4 else rgb
         self.interpreter.set_tensor(self._in["index"], _quantize(x[None], self._in))
         invoke_start = time.perf_counter()
@@ -92,7 +102,9 @@ class TFLiteModel:
         prob = np.clip(prob, 0.0, 1.0)
         if self.feedback:
             self.prior = prob
-        alpha = cv2.resize(prob[..., 0], (bgr.shape[1], bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
+        alpha = cv2.resize(
+            prob[..., 0], (bgr.shape[1], bgr.shape[0]), interpolation=cv2.INTER_LINEAR
+        )
         self.frame_seconds.append(time.perf_counter() - start)
         return alpha
 
@@ -110,13 +122,20 @@ class RuntimeModel:
         from bgseg.runtime import VideoSegmenter
 
         self.name, self.path = name, Path(path)
-        self.segmenter = VideoSegmenter(str(path), threads=threads, refine=True, smoothing=smoothing)
+        self.segmenter = VideoSegmenter(
+            str(path), threads=threads, refine=True, smoothing=smoothing
+        )
         self.smoothing = smoothing
         self.invoke_seconds, self.frame_seconds = [], []
 
     def describe(self):
-        return {"name": self.name, "path": str(self.path), "runtime": "bgseg.runtime.VideoSegmenter",
-                "refine": True, "smoothing": self.smoothing}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "runtime": "bgseg.runtime.VideoSegmenter",
+            "refine": True,
+            "smoothing": self.smoothing,
+        }
 
     def reset(self):
         self.segmenter.reset()
@@ -171,7 +190,8 @@ class WorstItems:
 
 
 def render_overlay(image, truth, alphas, ious, height=240):
-    """Image | truth | one panel per model; green = hit, red = false person, blue = missed person."""
+    """Image | truth | one panel per model; green = hit, red = false person, blue = missed
+    person."""
     scale = height / image.shape[0]
     size = (max(1, round(image.shape[1] * scale)), height)
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
@@ -194,7 +214,9 @@ def _tint(image, pred, truth):
 
 def _label(image, text):
     cv2.rectangle(image, (0, 0), (image.shape[1], 20), (0, 0, 0), -1)
-    cv2.putText(image, text, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        image, text, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA
+    )
     return image
 
 
@@ -247,21 +269,30 @@ def run_clips(models, clips, worst):
                 alphas[model.name] = model(image)
                 meters[model.name].update(alphas[model.name], truth)
                 solid[model.name].update(alphas[model.name], truth)
-                scores.append(evaluation.iou(evaluation.binarize(alphas[model.name], THRESHOLD), truth))
+                scores.append(
+                    evaluation.iou(evaluation.binarize(alphas[model.name], THRESHOLD), truth)
+                )
                 clip_ious[model.name].append(scores[-1])
             worst.offer(scores[0], key, image, truth, alphas, scores)
         per_clip[clip] = {}
         for name, meter in meters.items():
             result = meter.result()
-            per_clip[clip][name] = {"frames": len(clip_ious[name]),
-                                    "iou": float(np.mean(clip_ious[name])) if clip_ious[name] else None,
-                                    **result}
+            per_clip[clip][name] = {
+                "frames": len(clip_ious[name]),
+                "iou": float(np.mean(clip_ious[name])) if clip_ious[name] else None,
+                **result,
+            }
             _accumulate(totals[name], result, meter.pairs)
             totals[name]["ious"].extend(clip_ious[name])
     summary = {}
     for name, t in totals.items():
-        summary[name] = {"frames": len(t["ious"]), "iou": float(np.mean(t["ious"])) if t["ious"] else None,
-                         "pairs": t["pairs"], **_means(t), **solid[name].result()}
+        summary[name] = {
+            "frames": len(t["ious"]),
+            "iou": float(np.mean(t["ious"])) if t["ious"] else None,
+            "pairs": t["pairs"],
+            **_means(t),
+            **solid[name].result(),
+        }
     return summary, per_clip
 
 
@@ -309,9 +340,15 @@ def markdown_table(report):
         row(f"IoU, {set_name} ({n} images)", [result[n_]["iou"] for n_ in names], "{:.3f}")
     for set_name, result in [*report["images"].items(), ("DAVIS", report.get("davis"))]:
         if result and result[ours].get("solid_interior") is not None:
-            row(f"solid interior / background (%), {set_name}",
-                [f"{100 * result[n_]['solid_interior']:.1f} / {100 * result[n_]['solid_background']:.1f}"
-                 for n_ in names], "{}")
+            row(
+                f"solid interior / background (%), {set_name}",
+                [
+                    f"{100 * result[n_]['solid_interior']:.1f} / "
+                    f"{100 * result[n_]['solid_background']:.1f}"
+                    for n_ in names
+                ],
+                "{}",
+            )
     if report.get("davis"):
         d = report["davis"]
         clips = ", ".join(report["davis_clips"])
@@ -327,9 +364,16 @@ def markdown_table(report):
         row("mean abs(a_t - a_{t-1}), unlabelled videos (x100)",
             [_pct(v[n].get("mean_abs_change")) for n in names], "{:.3f}")
     t = report["timing"]
-    row(f"median invoke (ms, {report['threads']} threads)", [t[n]["median_invoke_ms"] for n in names],
-        "{:.2f}")
-    row("end-to-end frames/s (resize + invoke + resize back)", [t[n]["fps"] for n in names], "{:.1f}")
+    row(
+        f"median invoke (ms, {report['threads']} threads)",
+        [t[n]["median_invoke_ms"] for n in names],
+        "{:.2f}",
+    )
+    row(
+        "end-to-end frames/s (resize + invoke + resize back)",
+        [t[n]["fps"] for n in names],
+        "{:.1f}",
+    )
     lines.append("")
     for name, ratio in report["ratios"].items():
         lines.append(f"{name} / MediaPipe: invoke time x{ratio['invoke_time']:.2f}, "
@@ -345,7 +389,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="the bgseg .tflite model")
-    p.add_argument("--name", default="bgseg", help="column name of the bgseg model (default: bgseg)")
+    p.add_argument(
+        "--name", default="bgseg", help="column name of the bgseg model (default: bgseg)"
+    )
     p.add_argument("--without-feedback", action="store_true",
                    help="add a column for the same model given an empty prior on every frame "
                         "(tells what the fed-back mask adds or costs)")
@@ -356,8 +402,13 @@ def parse_args(argv=None):
                         ".venv-mediapipe, from the mediapipe==0.10.21 wheel)")
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"),
                    help="the shared data folder (default: ../shared/data)")
-    p.add_argument("--sets", nargs="+", default=[*heldout.IMAGE_SETS, "davis", "videos"],
-                   choices=[*heldout.IMAGE_SETS, "davis", "videos"], help="what to measure (default: all)")
+    p.add_argument(
+        "--sets",
+        nargs="+",
+        default=[*heldout.IMAGE_SETS, "davis", "videos"],
+        choices=[*heldout.IMAGE_SETS, "davis", "videos"],
+        help="what to measure (default: all)",
+    )
     p.add_argument("--split", choices=("val", "test", "both"), default="both",
                    help="held-out split(s) to measure: val to choose between candidates, test for "
                         "an untouched report (default: both)")
@@ -365,15 +416,21 @@ def parse_args(argv=None):
                    help="at most this many held-out images per image set and frames per DAVIS clip")
     p.add_argument("--video-frames", type=int, default=150,
                    help="frames read from each unlabelled video (default: 150)")
-    p.add_argument("--threads", type=int, default=2, help="interpreter threads for both models (default: 2)")
+    p.add_argument(
+        "--threads", type=int, default=2, help="interpreter threads for both models (default: 2)"
+    )
     p.add_argument("--with-runtime", action="store_true",
                    help="add a column for the model through bgseg.runtime.VideoSegmenter with its "
                         "post-processing (guided-filter refinement)")
     p.add_argument("--smoothing", type=float, default=0.0,
                    help="temporal smoothing of the --with-runtime column (default: 0, off)")
     p.add_argument("--markdown", help="also write the markdown table to this file")
-    p.add_argument("--json", help="write all results (per set, clip and video) as JSON to this file")
-    p.add_argument("--overlays", help="folder for PNGs of the worst items (by the bgseg model's IoU)")
+    p.add_argument(
+        "--json", help="write all results (per set, clip and video) as JSON to this file"
+    )
+    p.add_argument(
+        "--overlays", help="folder for PNGs of the worst items (by the bgseg model's IoU)"
+    )
     p.add_argument("--worst", type=int, default=4, help="overlays per set (default: 4)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     args = p.parse_args(argv)
@@ -404,9 +461,11 @@ def main(argv=None):
     if not data.is_dir():
         raise SystemExit(f"error: data folder not found: {data} (see the data README)")
     if not Path(args.mediapipe).is_file():
-        raise SystemExit(f"error: MediaPipe model not found: {args.mediapipe}\n"
-                         "install it with: python -m venv .venv-mediapipe && "
-                         ".venv-mediapipe/bin/pip install mediapipe==0.10.21, or pass --mediapipe PATH")
+        raise SystemExit(
+            f"error: MediaPipe model not found: {args.mediapipe}\n"
+            "install it with: python -m venv .venv-mediapipe && "
+            ".venv-mediapipe/bin/pip install mediapipe==0.10.21, or pass --mediapipe PATH"
+        )
     try:
         models = [TFLiteModel(args.name, args.model, args.threads)]
         if args.without_feedback:
@@ -422,7 +481,7 @@ def main(argv=None):
             models.append(TFLiteModel(name, path, args.threads))
         models.append(TFLiteModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
-        raise SystemExit(f"error: {error}")
+        raise SystemExit(f"error: {error}") from None
     report = {"command": command, "threads": args.threads, "threshold": THRESHOLD,
               "models": [m.describe() for m in models], "images": {}}
     worst = {}
@@ -466,17 +525,24 @@ def main(argv=None):
         out = Path(args.overlays)
         out.mkdir(parents=True, exist_ok=True)
         for set_name, items in worst.items():
-            for rank, (score, key, picture) in enumerate(items.items()):
+            for rank, (_score, key, picture) in enumerate(items.items()):
                 name = f"{set_name}_{rank:02d}_{key.replace('/', '_')}.png"
                 cv2.imwrite(str(out / name), picture)
     return 0
 
 
 def _progress(name, result, started):
-    print(f"[{time.perf_counter() - started:6.1f}s] {name}: " + ", ".join(
-        f"{model} IoU {r['iou']:.3f}" if r.get("iou") is not None else
-        f"{model} flips {100 * r.get('flip_rate', float('nan')):.3f}%" for model, r in result.items()),
-        file=sys.stderr, flush=True)
+    print(
+        f"[{time.perf_counter() - started:6.1f}s] {name}: "
+        + ", ".join(
+            f"{model} IoU {r['iou']:.3f}"
+            if r.get("iou") is not None
+            else f"{model} flips {100 * r.get('flip_rate', float('nan')):.3f}%"
+            for model, r in result.items()
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

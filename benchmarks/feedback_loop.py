@@ -65,7 +65,9 @@ def main(argv=None):
         raise SystemExit("error: the model has no previous-mask channel")
     model_zero = TFLiteModel("zero", args.model, args.threads, feedback=False)
     report = {}
-    print("| clip | IoU fed back | IoU empty prior | FP % fed back / empty | FN % fed back / empty |")
+    print(
+        "| clip | IoU fed back | IoU empty prior | FP % fed back / empty | FN % fed back / empty |"
+    )
     print("|---|---|---|---|---|")
     for clip in heldout.davis_clips(davis):
         s = summarize(run_clip(model_fb, model_zero, heldout.davis_frames(davis, clip)))

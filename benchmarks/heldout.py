@@ -1,6 +1,7 @@
 """Readers for the held-out (val + test) part of ../shared/data, for the benchmarks.
 
-Every reader yields `(key, bgr_image, truth)` with `truth` a boolean person mask of the image's size;
+Every reader yields `(key, bgr_image, truth)` with `truth` a boolean person mask of the image's
+size;
 an item is held out when `bgseg.data.split.split_of(key)` is "val" or "test" (keys: file stem for
 ccp/celebamask, COCO image id for coco_person, clip name for DAVIS). Items come in sorted key order,
 so `limit` always picks the same ones.
@@ -52,7 +53,8 @@ def _need(path):
 
 
 def folder_pairs(root, limit=None):
-    """`root/images/<stem>.jpg` with `root/masks/<stem>.png` (person = label > 0): ccp, celebamask."""
+    """`root/images/<stem>.jpg` with `root/masks/<stem>.png` (person = label > 0): ccp,
+    celebamask."""
     images = _need(Path(root) / "images")
     stems = sorted(p.stem for p in images.glob("*.jpg") if is_held_out(p.stem))[:limit]
     for stem in stems:
@@ -123,5 +125,7 @@ def video_frames(path, limit=None):
 
 def _check(key, image, truth):
     if truth.shape != image.shape[:2]:
-        raise ValueError(f"{key}: mask shape {truth.shape} differs from image shape {image.shape[:2]}")
+        raise ValueError(
+            f"{key}: mask shape {truth.shape} differs from image shape {image.shape[:2]}"
+        )
     return truth

@@ -3,7 +3,8 @@
     python benchmarks/runtime_latency.py --model bgseg/assets/default_video.tflite --threads 2
 
 Runs `VideoSegmenter` (mask feedback) on a video file (`--video`, looped) or on synthetic frames of
-`--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of the
+`--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of
+the
 effect (`--effect`, composited at full resolution) and of the whole frame, plus end-to-end frames/s.
 No TensorFlow is imported.
 """
@@ -89,14 +90,19 @@ def main(argv=None):
     fps = args.frames / (time.perf_counter() - start_all)
 
     height, width = frames[0].shape[:2]
-    stats = {key: {"median_ms": 1e3 * float(np.median(v)), "p90_ms": 1e3 * float(np.percentile(v, 90))}
-             for key, v in rows.items()}
+    stats = {
+        key: {"median_ms": 1e3 * float(np.median(v)), "p90_ms": 1e3 * float(np.percentile(v, 90))}
+        for key, v in rows.items()
+    }
     model = segmenter.model
-    print(f"model {model.path} [1,{model.height},{model.width},{model.channels}] "
-          f"{model.input_dtype}, delegate {model.delegate}; frames {width}x{height} "
-          f"({'video ' + args.video if args.video else 'synthetic'}); threads {args.threads}; "
-          f"refine {args.refine}; smooth {args.smooth}; effect {args.effect}; "
-          f"{args.frames} frames after {args.warmup} warm-up; {platform.processor() or platform.machine()}")
+    print(
+        f"model {model.path} [1,{model.height},{model.width},{model.channels}] "
+        f"{model.input_dtype}, delegate {model.delegate}; frames {width}x{height} "
+        f"({'video ' + args.video if args.video else 'synthetic'}); threads {args.threads}; "
+        f"refine {args.refine}; smooth {args.smooth}; effect {args.effect}; "
+        f"{args.frames} frames after {args.warmup} warm-up; "
+        f"{platform.processor() or platform.machine()}"
+    )
     print("| stage | median ms | p90 ms |\n|---|---|---|")
     for key, value in stats.items():
         print(f"| {key} | {value['median_ms']:.2f} | {value['p90_ms']:.2f} |")

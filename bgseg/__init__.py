@@ -1,6 +1,7 @@
 """bgseg: real-time person segmentation and background removal.
 
-Importing `bgseg` is cheap: the Keras side (`build_model`, `losses`, `metrics`) loads TensorFlow/Keras
+Importing `bgseg` is cheap: the Keras side (`build_model`, `losses`, `metrics`) loads
+TensorFlow/Keras
 only when first touched, and the inference side (`load`, `Segmenter`, `VideoSegmenter`) needs only
 numpy, OpenCV and ai-edge-litert.
 """

@@ -1,4 +1,5 @@
-"""Read and write the TFLite flatbuffer with the schema that ships in ai-edge-litert (no TensorFlow)."""
+"""Read and write the TFLite flatbuffer with the schema that ships in ai-edge-litert (no
+TensorFlow)."""
 
 import flatbuffers
 from ai_edge_litert import schema_py_generated as schema

@@ -82,7 +82,8 @@ def _check_pixels(path, width, height, max_pixels):
 
 
 def exif_orientation(data):
-    """The EXIF orientation (1-8) of JPEG bytes; 1 (upright) when there is none or it is unreadable."""
+    """The EXIF orientation (1-8) of JPEG bytes; 1 (upright) when there is none or it is
+    unreadable."""
     import struct
 
     if data[:2] != b"\xff\xd8":
@@ -207,10 +208,13 @@ def output_temp_file(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         return temp_file(path)
     except (FileExistsError, NotADirectoryError):
-        raise InputError(path, "cannot create the output: a parent of it is a file, not a "
-                               "folder") from None
+        raise InputError(
+            path, "cannot create the output: a parent of it is a file, not a folder"
+        ) from None
     except OSError as error:
-        raise InputError(path, f"cannot write the output here ({error.strerror or error})") from None
+        raise InputError(
+            path, f"cannot write the output here ({error.strerror or error})"
+        ) from None
 
 
 @contextlib.contextmanager

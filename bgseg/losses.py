@@ -32,18 +32,22 @@ def IOU_calc(y_true, y_pred):  # noqa: N802 - the name Keras logs, after the gre
 
 @keras.saving.register_keras_serializable(package="bgseg")
 def IOU_calc_loss(y_true, y_pred):  # noqa: N802
-    """1 - soft Jaccard index. As a metric, Keras logs it as `IOU_calc_loss` / `val_IOU_calc_loss`."""
+    """1 - soft Jaccard index. As a metric, Keras logs it as `IOU_calc_loss` /
+    `val_IOU_calc_loss`."""
     return 1.0 - IOU_calc(y_true, y_pred)
 
 
 @keras.saving.register_keras_serializable(package="bgseg")
 class IoULoss(keras.losses.Loss):
-    """1 - soft IoU with a configurable `smooth`, optionally plus `bce_weight` x binary cross-entropy.
+    """1 - soft IoU with a configurable `smooth`, optionally plus `bce_weight` x binary
+    cross-entropy.
 
     `IoULoss()` equals `IOU_calc_loss`; `IoULoss(bce_weight=1.0)` is the combined BCE + IoU loss.
     """
 
-    def __init__(self, smooth=SMOOTH, bce_weight=0.0, name="IOU_calc_loss", reduction="sum_over_batch_size"):
+    def __init__(
+        self, smooth=SMOOTH, bce_weight=0.0, name="IOU_calc_loss", reduction="sum_over_batch_size"
+    ):
         super().__init__(name=name, reduction=reduction)
         self.smooth = float(smooth)
         self.bce_weight = float(bce_weight)
@@ -53,7 +57,9 @@ class IoULoss(keras.losses.Loss):
         if self.bce_weight:
             y_true = ops.cast(y_true, "float32")
             bce = keras.losses.binary_crossentropy(y_true, ops.cast(y_pred, "float32"))
-            loss = loss + self.bce_weight * ops.mean(ops.reshape(bce, (ops.shape(bce)[0], -1)), axis=1)
+            loss = loss + self.bce_weight * ops.mean(
+                ops.reshape(bce, (ops.shape(bce)[0], -1)), axis=1
+            )
         return loss
 
     def get_config(self):

@@ -104,8 +104,12 @@ def main():
           f"(before {before:.3f})")
     tflite = run / "model_float16.tflite"
     if not tflite.exists():
-        export_tflite(tuned, tflite, QuantizationConfig.float16(),
-                      metadata={"training_data": f"fine-tuned from {args.init_from} on {args.train}"})
+        export_tflite(
+            tuned,
+            tflite,
+            QuantizationConfig.float16(),
+            metadata={"training_data": f"fine-tuned from {args.init_from} on {args.train}"},
+        )
     print(f"exported {tflite}\nrun it:  bgseg video IN.mp4 -o OUT.mp4 --model {tflite}")
     return 0
 

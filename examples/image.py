@@ -24,4 +24,6 @@ try:
     write_image(out_dir / f"{photo.stem}_blurred.jpg", Effect(blur=15)(rgb, mask))
 except InputError as error:                              # missing photo, existing output, ...
     sys.exit(f"error: {error}")
-print(f"wrote {out_dir / (photo.stem + '_cutout.png')} and {out_dir / (photo.stem + '_blurred.jpg')}")
+print(
+    f"wrote {out_dir / (photo.stem + '_cutout.png')} and {out_dir / (photo.stem + '_blurred.jpg')}"
+)

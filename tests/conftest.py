@@ -31,9 +31,11 @@ def tiny_tflite(tmp_path_factory):
             model = build_model("hourglass", input_shape=(64, 64, channels),
                                 encoder_filters=(8, 16, 16, 32), decoder_filters=8, head_layers=2,
                                 head_growth=4)
-            config = {"float32": QuantizationConfig.float32(),
-                      "float16": QuantizationConfig.float16(),
-                      "int8": QuantizationConfig.int8(io_type="int8", representative_samples=4)}[mode]
+            config = {
+                "float32": QuantizationConfig.float32(),
+                "float16": QuantizationConfig.float16(),
+                "int8": QuantizationConfig.int8(io_type="int8", representative_samples=4),
+            }[mode]
             data = np.random.default_rng(0).random((4, 64, 64, channels), np.float32)
             path = folder / f"tiny{channels}_{mode}.tflite"
             export_tflite(model, path, config, representative_data=data if mode == "int8" else None)

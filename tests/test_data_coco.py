@@ -44,22 +44,26 @@ def write_tiny_coco(root, extra_images=()):
     images, anns = [], []
 
     def add(image_id, people=(), write=True):
-        images.append({"id": image_id, "file_name": f"{image_id:012d}.jpg", "height": H, "width": W})
+        images.append(
+            {"id": image_id, "file_name": f"{image_id:012d}.jpg", "height": H, "width": W}
+        )
         anns.extend(people)
         if write:
-            cv2.imwrite(str(root / "val2017" / f"{image_id:012d}.jpg"), np.full((H, W, 3), 128, np.uint8))
+            cv2.imwrite(
+                str(root / "val2017" / f"{image_id:012d}.jpg"), np.full((H, W, 3), 128, np.uint8)
+            )
 
     (root / "annotations").mkdir(parents=True)
     (root / "val2017").mkdir()
-    add(1, [_person(1, 1, _box(10, 10, 50, 60), 3000)])                                   # kept
-    add(2, [{**_person(2, 2, _box(0, 0, 50, 50), 2500), "category_id": 17}])               # no_person
+    add(1, [_person(1, 1, _box(10, 10, 50, 60), 3000)])  # kept
+    add(2, [{**_person(2, 2, _box(0, 0, 50, 50), 2500), "category_id": 17}])  # no_person
     add(3, [_person(3, 3, _box(10, 10, 50, 60), 3000),
-            _person(4, 3, _uncompressed_rle(rle_mask), 3600, crowd=1)])                    # crowd
-    add(4, [_person(5 + i, 4, _box(5 + 30 * i, 10, 20, 40), 800) for i in range(3)])       # too many
+            _person(4, 3, _uncompressed_rle(rle_mask), 3600, crowd=1)])  # crowd
+    add(4, [_person(5 + i, 4, _box(5 + 30 * i, 10, 20, 40), 800) for i in range(3)])  # too many
     add(5, [_person(9, 5, _box(10, 10, 5, 5), 25)])                                       # all tiny
     add(6, [_person(10, 6, _box(0, 0, 95, 95), 9025)])                                    # coverage
-    add(7, [_person(11, 7, _box(10, 10, 50, 60), 3000)], write=False)                     # missing
-    add(8, [_person(12, 8, _uncompressed_rle(rle_mask), 3600)])                           # kept (RLE)
+    add(7, [_person(11, 7, _box(10, 10, 50, 60), 3000)], write=False)  # missing
+    add(8, [_person(12, 8, _uncompressed_rle(rle_mask), 3600)])  # kept (RLE)
     for image_id in extra_images:
         add(image_id, [_person(100 + image_id, image_id, _box(10, 10, 50, 60), 3000)])
     data = {"images": images, "annotations": anns,

@@ -44,7 +44,9 @@ def test_prev_mask_tps_warps_image_and_mask_together():
     image = np.repeat(mask[..., None], 3, axis=-1)  # the image is the mask: alignment is visible
     moved = []
     for s in range(5):
-        out_image, out_mask, prev = aug.synth_prev_mask(np.random.default_rng(s), "tps", image, mask)
+        out_image, out_mask, prev = aug.synth_prev_mask(
+            np.random.default_rng(s), "tps", image, mask
+        )
         np.testing.assert_allclose(out_image[..., 0], out_mask, atol=1e-5)
         assert _iou(prev, mask) > 0.8          # the prior is the (softened) unwarped mask
         moved.append(_iou(out_mask, mask))
@@ -73,7 +75,9 @@ def test_unknown_mode_and_bad_config():
 
 def test_composite_uses_background_outside_the_person():
     mask = _blob_mask()
-    out = aug.composite(np.ones((128, 128, 3), np.float32), mask, np.zeros((128, 128, 3), np.float32))
+    out = aug.composite(
+        np.ones((128, 128, 3), np.float32), mask, np.zeros((128, 128, 3), np.float32)
+    )
     assert out[60, 60].min() == 1.0 and out[2, 2].max() == 0.0
 
 
@@ -183,5 +187,9 @@ def test_cast_shadow_darkens_the_ground_beside_the_person_only():
         darker = (image - out).max(axis=-1) > 0.05
         assert darker.any() and not (darker & (mask > 0)).any()
         rows = np.nonzero(darker.any(axis=1))[0]
-        assert rows.max() >= 68 or rows.min() <= 12  # cast from the feet: along the ground (or wall)
-    assert np.array_equal(aug.cast_shadow(np.random.default_rng(0), image, np.zeros_like(mask)), image)
+        assert (
+            rows.max() >= 68 or rows.min() <= 12
+        )  # cast from the feet: along the ground (or wall)
+    assert np.array_equal(
+        aug.cast_shadow(np.random.default_rng(0), image, np.zeros_like(mask)), image
+    )

@@ -30,9 +30,16 @@ def upright_picture():
     return image
 
 
-@pytest.mark.parametrize("orientation, store", [
-    (3, lambda im: im[::-1, ::-1]), (6, lambda im: np.rot90(im, 1)), (8, lambda im: np.rot90(im, -1)),
-    (2, lambda im: im[:, ::-1]), (5, lambda im: im.swapaxes(0, 1))])
+@pytest.mark.parametrize(
+    "orientation, store",
+    [
+        (3, lambda im: im[::-1, ::-1]),
+        (6, lambda im: np.rot90(im, 1)),
+        (8, lambda im: np.rot90(im, -1)),
+        (2, lambda im: im[:, ::-1]),
+        (5, lambda im: im.swapaxes(0, 1)),
+    ],
+)
 def test_read_image_applies_the_exif_orientation(tmp_path, orientation, store):
     upright = upright_picture()
     path = exif_jpeg(tmp_path / "phone.jpg", np.ascontiguousarray(store(upright)), orientation)

@@ -1,4 +1,5 @@
-"""Conversion modes (QAT included), parity, tensor names, overwrite safety, metadata, `bgseg export`."""
+"""Conversion modes (QAT included), parity, tensor names, overwrite safety, metadata, `bgseg
+export`."""
 
 import json
 import os
@@ -115,8 +116,13 @@ def test_metadata_entries(exported):
     data = exported["float16"].path.read_bytes()
     info = md.read_bgseg_metadata(data)
     assert info["contract_version"] == md.CONTRACT_VERSION
-    assert info["input"]["shape"] == [1, SIZE, SIZE, 4] and info["input"]["channels"][3] == "previous_mask"
-    assert info["quantization"]["mode"] == "float16" and info["training_data"] == "synthetic ellipses"
+    assert (
+        info["input"]["shape"] == [1, SIZE, SIZE, 4]
+        and info["input"]["channels"][3] == "previous_mask"
+    )
+    assert (
+        info["quantization"]["mode"] == "float16" and info["training_data"] == "synthetic ellipses"
+    )
     assert md.associated_files(data) == [md.LABELS_FILE]
     assert md.read_entry(data, md.TFLITE_METADATA)[4:8] == b"M001"
     assert json.loads(json.dumps(info)) == info
@@ -240,7 +246,9 @@ def test_builder_spec(tiny_model):
     resized = build_model("hourglass_small_256", input_shape=(64, 64, 4))
     kwargs = builder_spec(resized)["kwargs"]
     assert kwargs["input_shape"] == [64, 64, 4]
-    assert kwargs["encoder_filters"] == list(PRESETS["hourglass_small_256"].kwargs["encoder_filters"])
+    assert kwargs["encoder_filters"] == list(
+        PRESETS["hourglass_small_256"].kwargs["encoder_filters"]
+    )
 
 
 def test_training_pairs_use_masks_or_distill(tiny_model):

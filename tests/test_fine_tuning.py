@@ -65,7 +65,11 @@ def test_bad_model_sources_fail_before_any_data_loads(tmp_path):
 def test_sources_say_which_split_they_feed():
     assert SourceSpec("folder", "x", split="train").fractions() == (1.0, 0.0, 0.0)
     assert SourceSpec("folder", "x", split="val").fractions() == (0.0, 1.0, 0.0)
-    assert SourceSpec("folder", "x", split={"train": 0.9, "val": 0.1}).fractions() == (0.9, 0.1, 0.0)
+    assert SourceSpec("folder", "x", split={"train": 0.9, "val": 0.1}).fractions() == (
+        0.9,
+        0.1,
+        0.0,
+    )
     assert SourceSpec("folder", "x").fractions() == (0.7, 0.2, 0.1)
     for bad in ("test", {"train": 0.5}, {"train": 1.0, "holdout": 0.0}):
         with pytest.raises(ValueError, match="split must be"):
@@ -155,6 +159,8 @@ def test_a_short_fine_tune_from_pretrained_learns_exports_and_runs(folders, tmp_
 
 def test_a_recipe_with_an_unknown_model_is_refused(tmp_path):
     path = tmp_path / "r.json"
-    path.write_text(json.dumps({"model": "selfie_512", "sources": [{"type": "folder", "path": "x"}]}))
+    path.write_text(
+        json.dumps({"model": "selfie_512", "sources": [{"type": "folder", "path": "x"}]})
+    )
     with pytest.raises(ValueError, match="unknown model preset 'selfie_512'; known: .*selfie_256"):
         load_recipe(path)

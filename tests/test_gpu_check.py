@@ -117,8 +117,15 @@ def test_command_line(graph_model, tmp_path, capsys):
     good = tmp_path / "good.tflite"
     good.write_bytes(graph_model)
     bad = tmp_path / "bad.tflite"
-    bad.write_bytes(flatbuffer.write_model(mutate(
-        graph_model, "DEPTHWISE_CONV_2D", lambda op, g: setattr(op.builtinOptions, "depthMultiplier", 3))))
+    bad.write_bytes(
+        flatbuffer.write_model(
+            mutate(
+                graph_model,
+                "DEPTHWISE_CONV_2D",
+                lambda op, g: setattr(op.builtinOptions, "depthMultiplier", 3),
+            )
+        )
+    )
     assert gpu_check.main([str(good)]) == 0
     assert gpu_check.main([str(good), str(bad)]) == 1
     assert "depth multiplier 3" in capsys.readouterr().out

@@ -13,9 +13,12 @@ from bgseg.export import QuantizationConfig, export_tflite
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv-mediapipe" / "bin" / "python"
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not VENV_PYTHON.exists(),
-                                 reason="run tflite/setup_mediapipe_venv.sh for the MediaPipe venv")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not VENV_PYTHON.exists(), reason="run tflite/setup_mediapipe_venv.sh for the MediaPipe venv"
+    ),
+]
 
 
 def check(*args):
@@ -38,7 +41,10 @@ def test_float_and_int8_exports_pass(tmp_path):
     out = check(*paths)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("PASS") == 3 and "GPU delegate ran every op" in out.stdout
-    assert "renderer: llvmpipe" in out.stdout and "Created TensorFlow Lite delegate for GPU" in out.stdout
+    assert (
+        "renderer: llvmpipe" in out.stdout
+        and "Created TensorFlow Lite delegate for GPU" in out.stdout
+    )
 
 
 def test_incompatible_model_is_caught(tmp_path):

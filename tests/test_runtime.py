@@ -1,4 +1,5 @@
-"""bgseg.runtime: contract check, quantized I/O, mask feedback, reset, model names, post-processing."""
+"""bgseg.runtime: contract check, quantized I/O, mask feedback, reset, model names,
+post-processing."""
 
 import json
 import shutil
@@ -173,7 +174,7 @@ def test_temporal_smoothing_only_moves_uncertain_pixels():
 
 def test_guided_filter_moves_the_mask_edge_onto_the_frame_edge():
     frame = np.zeros((80, 120, 3), np.uint8)
-    frame[:, 60:] = 255                                    # the true edge: between columns 59 and 60
+    frame[:, 60:] = 255  # the true edge: between columns 59 and 60
     blurry = postprocess.upsample_mask((np.arange(15) >= 8).astype(np.float32)[None].repeat(10, 0),
                                        120, 80)            # a low-resolution mask, edge a bit off
     refined = postprocess.guided_filter(frame, blurry, radius=4, eps=1e-3)

@@ -81,7 +81,9 @@ def test_a_mismatching_architecture_fails_loudly(monkeypatch):
     order = selfie.checkpoint_layer_order()
     order["Conv2D"].remove("head_gate_expand")  # a model that lacks one checkpoint convolution
     monkeypatch.setattr(selfie, "checkpoint_layer_order", lambda: order)
-    with pytest.raises(CheckpointMismatch, match="Conv2D: the checkpoint has 43 layers, the model 42"):
+    with pytest.raises(
+        CheckpointMismatch, match="Conv2D: the checkpoint has 43 layers, the model 42"
+    ):
         convert(data, selfie.build_selfie((64, 64, 3)))
     with pytest.raises(ValueError, match="TFLite"):
         convert(b"not a model at all", selfie.build_selfie((64, 64, 3)))
@@ -135,7 +137,9 @@ def test_export_parity_per_mode_and_gpu_check(photos, tmp_path, mode):
     model = build_model("selfie_256", weights="mediapipe_selfie", input_shape=(128, 128, 4))
     views = np.stack([cv2.resize(p, (128, 128), interpolation=cv2.INTER_AREA) for p in photos])
     x = np.concatenate([views, np.zeros(views.shape[:3] + (1,), np.float32)], axis=-1)
-    config = {"float32": QuantizationConfig.float32(), "float16": QuantizationConfig.float16()}[mode]
+    config = {"float32": QuantizationConfig.float32(), "float16": QuantizationConfig.float16()}[
+        mode
+    ]
     result = export_tflite(model, tmp_path / f"selfie_{mode}.tflite", config)
     parity = compare(model, result.path.read_bytes(), x)
     assert parity.within(mode), parity

@@ -1,5 +1,6 @@
 """The models shipped inside the package load offline by name, find the person in a real photo,
-match their pretrained Keras twins and carry their metadata (the files are made by training/ship.sh).
+match their pretrained Keras twins and carry their metadata (the files are made by
+training/ship.sh).
 
 The photo is `examples/astronaut.jpg` (public domain, in no training set): her face and suit must
 be opaque and the wall beside her head transparent, which a constant or inverted model fails.

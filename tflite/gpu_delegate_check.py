@@ -57,7 +57,8 @@ np.save(sys.argv[3], np.stack(out))
 
 
 def model_info(path):
-    """((H, W, C) of the input, integer activations?, any int8/uint8 tensor?) of a `.tflite` file."""
+    """((H, W, C) of the input, integer activations?, any int8/uint8 tensor?) of a `.tflite`
+    file."""
     from mediapipe.tasks.metadata import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(bytearray(pathlib.Path(path).read_bytes()), 0)
@@ -83,7 +84,9 @@ def test_image(height, width, image_path=None):
                             cv2.COLOR_BGR2RGB)
     yy, xx = np.mgrid[:height, :width]
     image = np.stack([xx / width, yy / height, 0.5 * (xx + yy) / (width + height)], -1) * 120
-    inside = ((yy - height / 2) / (0.35 * height)) ** 2 + ((xx - width / 2) / (0.2 * width)) ** 2 < 1
+    inside = ((yy - height / 2) / (0.35 * height)) ** 2 + (
+        (xx - width / 2) / (0.2 * width)
+    ) ** 2 < 1
     image[inside] += 120
     return np.clip(image, 0, 255).astype(np.uint8)
 
@@ -139,9 +142,13 @@ def _run_worker(model, delegate, out_path, image):
 
 
 def _reference(python, model, frames_path, out_path):
-    proc = subprocess.run([python, "-c", REFERENCE_CODE, str(model), str(frames_path), str(out_path)],
-                          capture_output=True, text=True, timeout=300,
-                          env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"})
+    proc = subprocess.run(
+        [python, "-c", REFERENCE_CODE, str(model), str(frames_path), str(out_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+    )
     if proc.returncode:
         return None, proc.stderr.strip().splitlines()[-1:] or ["reference failed"]
     return np.load(out_path), []
@@ -175,10 +182,18 @@ def check_model(model, args, workdir):
     for delegate in ("gpu", "cpu"):
         out = workdir / f"{delegate}.npz"
         code, log = _run_worker(model, delegate, out, args.image)
-        report[f"{delegate}_log"] = [line.strip()[-120:] for line in log.splitlines() if any(
-            k in line for k in ("delegate", "renderer", "GPU", "CPU", "masks:", "OP is", "Operation"))]
+        report[f"{delegate}_log"] = [
+            line.strip()[-120:]
+            for line in log.splitlines()
+            if any(
+                k in line
+                for k in ("delegate", "renderer", "GPU", "CPU", "masks:", "OP is", "Operation")
+            )
+        ]
         if code:
-            problems.append(f"{delegate.upper()} run exited {code}: {log.strip().splitlines()[-1:]}")
+            problems.append(
+                f"{delegate.upper()} run exited {code}: {log.strip().splitlines()[-1:]}"
+            )
             continue
         runs[delegate] = (np.load(out), log, out)
     if "gpu" in runs:
@@ -195,9 +210,13 @@ def check_model(model, args, workdir):
         # frame 0 (IMAGE mode) has identical inputs; video frames depend on the fed-back masks
         gpu, cpu = runs["gpu"][0], runs["cpu"][0]
         n = len(gpu["masks"]) if np.array_equal(gpu["frames"], cpu["frames"]) else 1
-        report["max_diff_gpu_vs_cpu_delegate"] = float(np.abs(gpu["masks"][:n] - cpu["masks"][:n]).max())
+        report["max_diff_gpu_vs_cpu_delegate"] = float(
+            np.abs(gpu["masks"][:n] - cpu["masks"][:n]).max()
+        )
     if args.reference_python and checked is not None:
-        reference, errors = _reference(args.reference_python, model, checked[2], workdir / "ref.npy")
+        reference, errors = _reference(
+            args.reference_python, model, checked[2], workdir / "ref.npy"
+        )
         if reference is None:
             problems.append(f"interpreter reference failed: {errors}")
         else:
@@ -219,8 +238,11 @@ def main(argv=None):
     parser.add_argument("models", nargs="*", type=pathlib.Path)
     parser.add_argument("--expect-failure", action="store_true",
                         help="succeed only if every model FAILS the check (tests the checker)")
-    parser.add_argument("--reference-python", default=os.environ.get("BGSEG_PYTHON", "python3"),
-                        help="python with ai-edge-litert for the interpreter reference ('' to skip)")
+    parser.add_argument(
+        "--reference-python",
+        default=os.environ.get("BGSEG_PYTHON", "python3"),
+        help="python with ai-edge-litert for the interpreter reference ('' to skip)",
+    )
     parser.add_argument("--renderer", default="llvmpipe",
                         help="required GL renderer ('' accepts any, e.g. on a real GPU)")
     parser.add_argument("--tolerance", type=float, help="max |GPU - CPU| (default 0.06 float, "

@@ -84,8 +84,13 @@ def main(argv=None):
     parser.add_argument("--every", type=int, default=5, help="video: label every N-th frame")
     parser.add_argument("--agree", type=float, default=None, metavar="IOU",
                         help="keep a frame only if BlazePose and the selfie model agree this well")
-    parser.add_argument("--complexity", type=int, default=1, choices=(0, 1),
-                        help="BlazePose lite (0) or full (1, default); heavy (2) is not in the wheel")
+    parser.add_argument(
+        "--complexity",
+        type=int,
+        default=1,
+        choices=(0, 1),
+        help="BlazePose lite (0) or full (1, default); heavy (2) is not in the wheel",
+    )
     args = parser.parse_args(argv)
     if args.every < 1 or (args.agree is not None and not 0 <= args.agree <= 1):
         parser.error("--every must be >= 1 and --agree in [0, 1]")
@@ -118,8 +123,11 @@ def main(argv=None):
                 if original is not None:
                     (out / "images" / original.name).symlink_to(Path(original).resolve())
                 else:
-                    cv2.imwrite(str(out / "images" / f"{stem}.jpg"),
-                                cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+                    cv2.imwrite(
+                        str(out / "images" / f"{stem}.jpg"),
+                        cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                        [cv2.IMWRITE_JPEG_QUALITY, 92],
+                    )
                 cv2.imwrite(str(out / "masks" / f"{stem}.png"), mask.astype(np.uint8) * 255)
                 items[stem] = {"coverage": float(mask.mean()), "agreement": agreement}
                 counts["kept"] += 1

@@ -28,8 +28,8 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
                         help="most images per RunInference batch (default: %(default)s)")
     parser.add_argument("--dead-letter", metavar="PATH",
-                        help=f"JSONL file of the inputs that failed, with the reason "
-                             f"(default: OUT/_bgseg_failed.jsonl; replaced by each run)")
+                        help="JSONL file of the inputs that failed, with the reason "
+                             "(default: OUT/_bgseg_failed.jsonl; replaced by each run)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     common.add_model_arguments(parser, default_model="default_image")
     common.add_effect_arguments(parser, default="--alpha; videos: --background green")

@@ -78,11 +78,24 @@ def run(args):
     try:
         model = load_keras_model(args.model)
         for mode, path in outputs.items():
-            result = export_tflite(model, path, configs[mode], representative_data=args.representative,
-                                   metadata=extra, allow_cpu_ops=args.allow_cpu_ops,
-                                   overwrite=args.overwrite, preset=args.preset)
+            result = export_tflite(
+                model,
+                path,
+                configs[mode],
+                representative_data=args.representative,
+                metadata=extra,
+                allow_cpu_ops=args.allow_cpu_ops,
+                overwrite=args.overwrite,
+                preset=args.preset,
+            )
             print(result.summary())
-    except (ExportError, GpuCompatibilityError, FileExistsError, FileNotFoundError, ValueError) as error:
+    except (
+        ExportError,
+        GpuCompatibilityError,
+        FileExistsError,
+        FileNotFoundError,
+        ValueError,
+    ) as error:
         print(f"bgseg export: {error}", file=sys.stderr)
         return 1
     return 0

@@ -4,13 +4,19 @@
 def add_arguments(parser):
     parser.add_argument("--config", required=True, metavar="RECIPE.json",
                         help="training recipe (see training/README.md and docs/training.md)")
-    parser.add_argument("--output", metavar="DIR", help="run directory (default runs/<recipe name>); "
-                        "an existing run of the same recipe is resumed")
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        help="run directory (default runs/<recipe name>); "
+        "an existing run of the same recipe is resumed",
+    )
     parser.add_argument("--overwrite", action="store_true",
                         help="start again in a run directory that holds another (or this) run")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--batch-size", type=int, help="override the recipe's batch_size")
-    parser.add_argument("--images-per-epoch", type=int, help="override the recipe's images_per_epoch")
+    parser.add_argument(
+        "--images-per-epoch", type=int, help="override the recipe's images_per_epoch"
+    )
     parser.add_argument("--val-images", type=int, help="override the recipe's val_images")
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
                         help="tf.distribute strategy (overrides the recipe)")
@@ -18,9 +24,12 @@ def add_arguments(parser):
                         "~/.cache/bgseg)")
     parser.add_argument("--data-throughput", action="store_true",
                         help="only measure the input pipeline (images/s) of the recipe, then exit")
-    parser.add_argument("--init-from", metavar="NAME_OR_PATH",
-                        help="start from a pretrained name (e.g. mediapipe_selfie, default_video) or "
-                             "a .keras model (overrides the recipe's init_from)")
+    parser.add_argument(
+        "--init-from",
+        metavar="NAME_OR_PATH",
+        help="start from a pretrained name (e.g. mediapipe_selfie, default_video) or "
+        "a .keras model (overrides the recipe's init_from)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch)")
 
 

@@ -1,1 +1,2 @@
-"""Data: COCO person filter, folder and DAVIS datasets, splits, the tf.data pipeline, augmentation."""
+"""Data: COCO person filter, folder and DAVIS datasets, splits, the tf.data pipeline,
+augmentation."""

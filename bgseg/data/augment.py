@@ -1,4 +1,5 @@
-"""Augmentation in numpy/OpenCV, driven by an explicit `np.random.Generator` (reproducible per sample).
+"""Augmentation in numpy/OpenCV, driven by an explicit `np.random.Generator` (reproducible per
+sample).
 
 Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H, W).
 
@@ -48,7 +49,7 @@ class AugmentConfig:
     video_perturb: float = 0.5        # clips: probability to add a small affine to that mask
     on_policy: float = 0.0            # probability that the prior is the model's own prediction on
                                       # the previous frame, as the runtime feeds it (see pipeline)
-    shadow: float = 0.0               # probability to cast the person's shadow (labelled background)
+    shadow: float = 0.0  # probability to cast the person's shadow (labelled background)
 
     def __post_init__(self):
         unknown = set(self.prev_mask) - set(PREV_MASK_MODES)
@@ -187,7 +188,8 @@ def tps_warp(rng, image, mask):
 
 
 def distractor_blobs(rng, hw, count=(1, 3), size=(0.08, 0.35)):
-    """1-3 random filled ellipses, each axis `size` (fraction of the image side), as a float mask."""
+    """1-3 random filled ellipses, each axis `size` (fraction of the image side), as a float
+    mask."""
     h, w = hw
     blobs = np.zeros((h, w), np.float32)
     for _ in range(int(rng.integers(count[0], count[1] + 1))):
@@ -261,6 +263,7 @@ def photometric(rng, image):
 
 
 def composite(image, mask, background):
-    """Paste the person (`mask` as alpha, edges slightly feathered) onto `background` (same size)."""
+    """Paste the person (`mask` as alpha, edges slightly feathered) onto `background` (same
+    size)."""
     alpha = cv2.GaussianBlur(mask, (3, 3), 0)[..., None]
     return image * alpha + background * (1.0 - alpha)

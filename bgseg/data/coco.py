@@ -70,15 +70,18 @@ class CocoPersons:
         c = self.counts
         lines = [f"COCO person filter: {c['images']} images in {c['files']} annotation file(s)"]
         lines += [f"  removed {step:<16} {c['removed'][step]:>6}" for step in STEPS]
-        lines.append(f"  kept {c['kept']} images (train {c['split']['train']}, val {c['split']['val']}, "
-                     f"test {c['split']['test']}); masks cached in {self.cache_dir}")
+        lines.append(
+            f"  kept {c['kept']} images (train {c['split']['train']}, val {c['split']['val']}, "
+            f"test {c['split']['test']}); masks cached in {self.cache_dir}"
+        )
         if c.get("missing_examples"):
             lines.append(f"  missing image files, e.g.: {', '.join(c['missing_examples'])}")
         return "\n".join(lines)
 
 
 def find_annotation_files(root):
-    """The COCO annotation files under `<root>/annotations`, or a FileNotFoundError naming the path."""
+    """The COCO annotation files under `<root>/annotations`, or a FileNotFoundError naming the
+    path."""
     folder = Path(root) / "annotations"
     files = sorted({p for pattern in ANNOTATION_PATTERNS for p in folder.glob(pattern)})
     if not files:
@@ -185,7 +188,8 @@ def _filter_file(annotation_file, params, mask_dir, counts, kept, seen):
 
 
 def filter_coco(root, params=None, cache_root=None):
-    """Filter the COCO dataset at `root` for people (see module doc); cached. Returns `CocoPersons`."""
+    """Filter the COCO dataset at `root` for people (see module doc); cached. Returns
+    `CocoPersons`."""
     from bgseg.data.split import split_of
 
     params = params or CocoFilter()
@@ -219,15 +223,19 @@ def filter_coco(root, params=None, cache_root=None):
 
 
 def main(argv=None):
-    """`python -m bgseg.data.coco ROOT [--max-people N ...]`: run the filter and print its report."""
+    """`python -m bgseg.data.coco ROOT [--max-people N ...]`: run the filter and print its
+    report."""
     import argparse
 
     defaults = CocoFilter()
     parser = argparse.ArgumentParser(prog="python -m bgseg.data.coco", description=main.__doc__)
     parser.add_argument("root", help="COCO folder (annotations/ + image folders)")
     for field in dataclasses.fields(CocoFilter):
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(getattr(defaults, field.name)),
-                            default=getattr(defaults, field.name))
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=type(getattr(defaults, field.name)),
+            default=getattr(defaults, field.name),
+        )
     parser.add_argument("--cache-dir", help="mask cache (default $BGSEG_CACHE or ~/.cache/bgseg)")
     args = parser.parse_args(argv)
     params = CocoFilter(**{f.name: getattr(args, f.name) for f in dataclasses.fields(CocoFilter)})

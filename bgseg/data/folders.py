@@ -57,7 +57,8 @@ def folder_items(root):
 
 
 def read_image(path):
-    """Upright (EXIF orientation applied) RGB uint8 (H, W, 3); a ValueError names unreadable files."""
+    """Upright (EXIF orientation applied) RGB uint8 (H, W, 3); a ValueError names unreadable
+    files."""
     try:
         return io.read_image(path)
     except io.InputError as error:

@@ -2,7 +2,8 @@
 
 Sample `i` of the infinite training stream depends only on (seed, i): the source is drawn by weight,
 then the item, then the augmentation, all from `np.random.default_rng([seed, i])`. The stream is
-therefore reproducible and a resumed run continues it where it stopped (`start=`). Per-sample work is
+therefore reproducible and a resumed run continues it where it stopped (`start=`). Per-sample work
+is
 numpy/OpenCV inside `tf.numpy_function`, mapped with AUTOTUNE parallelism (OpenCV releases the GIL).
 """
 
@@ -16,7 +17,9 @@ from bgseg.data import augment as aug
 # Extra channels of an on-policy training sample: the previous frame's RGB and a 0/1 flag.
 ON_POLICY_EXTRA = 4
 
-cv2.setNumThreads(1)  # tf.data parallelism already uses the cores; nested OpenCV threads only contend
+cv2.setNumThreads(
+    1
+)  # tf.data parallelism already uses the cores; nested OpenCV threads only contend
 
 
 class Sampler:
@@ -36,7 +39,9 @@ class Sampler:
             raise ValueError(f"models take 3 or 4 input channels, got {channels}")
         pairs = [(s, w) for s, w in zip(sources, weights) if len(s) and w > 0]
         if not pairs:
-            raise ValueError("no training data: every source is empty in this split or has weight 0")
+            raise ValueError(
+                "no training data: every source is empty in this split or has weight 0"
+            )
         self.sources = [s for s, _ in pairs]
         w = np.array([w for _, w in pairs], np.float64)
         self.weights = w / w.sum()
@@ -108,7 +113,8 @@ class Sampler:
                 prev_image = aug.photometric(rng, prev_image)
         else:
             prev_image, prev_mask = aug.previous_frame(rng, image, mask)
-        # what the previous frame itself was given: nothing (a first frame) or a plausible prediction
+        # what the previous frame itself was given: nothing (a first frame) or a plausible
+        # prediction
         prior = (np.zeros_like(prev_mask) if rng.random() < 0.4
                  else aug.soften(rng, aug.affine_mask(rng, prev_mask)))
         return prior, np.concatenate([prev_image, np.ones(hw + (1,), np.float32)], axis=-1)
@@ -153,7 +159,9 @@ def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teac
     channels = sampler.stream_channels
 
     def load(i):
-        x, y = tf.numpy_function(sampler.train_sample, [i], [tf.float32, tf.float32], stateful=False)
+        x, y = tf.numpy_function(
+            sampler.train_sample, [i], [tf.float32, tf.float32], stateful=False
+        )
         x.set_shape((h, w, channels))
         y.set_shape((h, w, 1))
         return x, y

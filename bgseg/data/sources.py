@@ -141,7 +141,8 @@ class LoadedSource:
 
 
 class Backgrounds:
-    """Background photos from folders, decoded lazily and kept in memory (short side `short_side`)."""
+    """Background photos from folders, decoded lazily and kept in memory (short side
+    `short_side`)."""
 
     def __init__(self, folders, short_side):
         self.paths = []
@@ -149,7 +150,9 @@ class Backgrounds:
             folder = Path(folder)
             if not folder.is_dir():
                 raise FileNotFoundError(f"background folder not found: {folder}")
-            self.paths += sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+            self.paths += sorted(
+                p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+            )
         if folders and not self.paths:
             raise ValueError(f"no background photos in {', '.join(map(str, folders))}")
         self.short_side = short_side

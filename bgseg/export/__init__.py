@@ -10,5 +10,12 @@ from bgseg.export.convert import ExportError, ExportResult, export_tflite
 from bgseg.export.gpu_check import GpuCompatibilityError, GpuReport, check_model
 from bgseg.export.quantization import QuantizationConfig
 
-__all__ = ["ExportError", "ExportResult", "GpuCompatibilityError", "GpuReport", "QuantizationConfig",
-           "check_model", "export_tflite"]
+__all__ = [
+    "ExportError",
+    "ExportResult",
+    "GpuCompatibilityError",
+    "GpuReport",
+    "QuantizationConfig",
+    "check_model",
+    "export_tflite",
+]

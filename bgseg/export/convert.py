@@ -70,7 +70,9 @@ def model_input_shape(model):
         raise ExportError(f"input must be [batch, H, W, C] with static H, W, C; got {shape} "
                           f"(rebuild the model with a fixed input_shape)")
     if shape[3] not in (3, 4):
-        raise ExportError(f"input must have 3 (RGB) or 4 (RGB + previous mask) channels, got {shape[3]}")
+        raise ExportError(
+            f"input must have 3 (RGB) or 4 (RGB + previous mask) channels, got {shape[3]}"
+        )
     out = tuple(model.outputs[0].shape)
     if out[1:] != (shape[1], shape[2], 1):
         raise ExportError(f"output must be [1, {shape[1]}, {shape[2]}, 1], got {out}")
@@ -120,8 +122,10 @@ def convert_keras(model, config=None, representative_data=None):
     try:
         data = converter.convert()
     except Exception as error:  # ConverterError: message lists the offending ops
-        raise ExportError(f"conversion to TFLite builtin ops failed ({config.name}); bgseg does not "
-                          f"emit Flex/Select-TF ops:\n{error}") from error
+        raise ExportError(
+            f"conversion to TFLite builtin ops failed ({config.name}); bgseg does not "
+            f"emit Flex/Select-TF ops:\n{error}"
+        ) from error
     return name_io_tensors(data)
 
 
@@ -151,7 +155,8 @@ def _tensor_map(name, index):
 
 
 def write_atomic(data, output_path, overwrite=False):
-    """Write bytes via a temporary file and a rename; refuse to replace a file unless `overwrite`."""
+    """Write bytes via a temporary file and a rename; refuse to replace a file unless
+    `overwrite`."""
     path = pathlib.Path(output_path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
@@ -176,7 +181,8 @@ def export_tflite(model_or_path, output_path, config=None, representative_data=N
         model_or_path: a Keras model or the path of a `.keras` file.
         output_path: the `.tflite` to write; an existing file is kept unless `overwrite`.
         config: a `QuantizationConfig` (default float16).
-        representative_data: for int8/qat: a folder of images, an array `[N, H, W, C]` in [0, 1] or a
+        representative_data: for int8/qat: a folder of images, an array `[N, H, W, C]` in [0, 1] or
+        a
             dataset of such batches (or of `(x, y)` pairs; QAT trains on the pairs).
         metadata: extra fields for bgseg's JSON metadata entry (e.g. `{"training_data": "..."}`), or
             `False` to write no metadata at all.

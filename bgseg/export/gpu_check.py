@@ -1,5 +1,6 @@
 """Static TFLite GPU-delegate compatibility check, after TFLite's
-`tensorflow/lite/tools/versioning/gpu_compatibility.cc` (TF 2.21's `Analyzer(gpu_compatibility=True)`
+`tensorflow/lite/tools/versioning/gpu_compatibility.cc` (TF 2.21's
+`Analyzer(gpu_compatibility=True)`
 reports nothing, so bgseg checks the flatbuffer itself; no TensorFlow import).
 
 Rules: every op is on the GPU delegate's allowlist and its options pass the per-op rules (fused
@@ -158,13 +159,16 @@ def _op_rules(model, graph, op, code):
 
 
 def check_model(data):
-    """Check `.tflite` bytes (or a `schema.ModelT`) against the GPU-delegate rules -> `GpuReport`."""
+    """Check `.tflite` bytes (or a `schema.ModelT`) against the GPU-delegate rules ->
+    `GpuReport`."""
     model = data if isinstance(data, schema.ModelT) else flatbuffer.read_model(data)
     names = flatbuffer.opcode_names()
     problems, cpu_only = [], []
     counts, integer_ops = collections.Counter(), collections.Counter()
     if len(model.subgraphs) != 1:
-        problems.append(f"{len(model.subgraphs)} subgraphs (control flow); the GPU delegate needs one")
+        problems.append(
+            f"{len(model.subgraphs)} subgraphs (control flow); the GPU delegate needs one"
+        )
     graph = model.subgraphs[0]
     for role, indices in (("input", graph.inputs), ("output", graph.outputs)):
         for index in indices:
@@ -186,7 +190,11 @@ def check_model(data):
         code = flatbuffer.builtin_code(opcode)
         name = names.get(code, str(code))
         if code == OP.CUSTOM:
-            custom = opcode.customCode.decode() if isinstance(opcode.customCode, bytes) else opcode.customCode
+            custom = (
+                opcode.customCode.decode()
+                if isinstance(opcode.customCode, bytes)
+                else opcode.customCode
+            )
             name = f"CUSTOM({custom})"
         counts[name] += 1
         if code not in ALLOWED_OPS:
@@ -211,7 +219,9 @@ def _integer_compute(model, graph, op, code):
 
 
 def _type_name(value):
-    return {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}.get(value, value)
+    return {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}.get(
+        value, value
+    )
 
 
 def check_file(path):

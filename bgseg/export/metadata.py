@@ -90,7 +90,9 @@ def _image_content(b, color_space, value_range=None):
     props = _table(b, 2, scalars={0: ("Int8", color_space)})
     offsets = {1: props}
     if value_range:
-        offsets[2] = _table(b, 2, scalars={0: ("Int32", value_range[0]), 1: ("Int32", value_range[1])})
+        offsets[2] = _table(
+            b, 2, scalars={0: ("Int32", value_range[0]), 1: ("Int32", value_range[1])}
+        )
     return _table(b, 3, offsets, scalars={0: ("Uint8", _IMAGE_PROPERTIES)})
 
 
@@ -104,7 +106,9 @@ def segmenter_metadata(name, description):
     """The MediaPipe image-segmenter `ModelMetadata` flatbuffer (bytes, identifier M001)."""
     b = flatbuffers.Builder(1024)
     # input: RGB image, normalized (x - 0) / 255, values in [0, 1]
-    norm = _table(b, 2, {0: _floats(b, [NORMALIZATION["mean"]]), 1: _floats(b, [NORMALIZATION["std"]])})
+    norm = _table(
+        b, 2, {0: _floats(b, [NORMALIZATION["mean"]]), 1: _floats(b, [NORMALIZATION["std"]])}
+    )
     unit = _table(b, 2, {1: norm}, scalars={0: ("Uint8", _NORMALIZATION_OPTIONS)})
     in_stats = _table(b, 2, {0: _floats(b, [1.0]), 1: _floats(b, [0.0])})
     in_tensor = _table(b, 7, {0: _string(b, "image"),
@@ -148,8 +152,10 @@ def _set_entry(model, name, data):
 def attach(data, info, labels=("person",)):
     """Return `.tflite` bytes with segmenter metadata, the labels zip and the bgseg JSON entry."""
     model = flatbuffer.read_model(data)
-    description = (f"bgseg person segmentation, input [1, H, W, {info['input']['shape'][3]}] in [0, 1], "
-                   f"output [1, H, W, 1] person probability")
+    description = (
+        f"bgseg person segmentation, input [1, H, W, {info['input']['shape'][3]}] in [0, 1], "
+        f"output [1, H, W, 1] person probability"
+    )
     _set_entry(model, TFLITE_METADATA, segmenter_metadata(info["model"], description))
     _set_entry(model, BGSEG_METADATA, json.dumps(info, sort_keys=True).encode())
     out = io.BytesIO(flatbuffer.write_model(model))

@@ -1,4 +1,5 @@
-"""Keras vs TFLite parity: run both on the same inputs, report max/mean abs difference and mask IoU."""
+"""Keras vs TFLite parity: run both on the same inputs, report max/mean abs difference and mask
+IoU."""
 
 import dataclasses
 

@@ -26,7 +26,8 @@ import numpy as np
 def builder_spec(model, preset=None):
     """{"builder": name, "kwargs": {...}} that rebuilds `model`'s architecture.
 
-    `preset` is a preset name, a `Preset`, or a dict `{"builder": "hourglass", **kwargs}`; by default
+    `preset` is a preset name, a `Preset`, or a dict `{"builder": "hourglass", **kwargs}`; by
+    default
     `model.name` must be a preset name. The input shape is always the model's; other kwargs must
     match (the QAT child checks every weight shape).
     """
@@ -39,12 +40,16 @@ def builder_spec(model, preset=None):
         preset = preset or model.name
         if isinstance(preset, str):
             if preset not in PRESETS:
-                raise ValueError(f"QAT rebuilds the model with tf_keras and needs its architecture: "
-                                 f"model name {preset!r} is not a preset; pass preset=<name> or "
-                                 f"preset={{'builder': 'hourglass', **builder_kwargs}}")
+                raise ValueError(
+                    f"QAT rebuilds the model with tf_keras and needs its architecture: "
+                    f"model name {preset!r} is not a preset; pass preset=<name> or "
+                    f"preset={{'builder': 'hourglass', **builder_kwargs}}"
+                )
             preset = PRESETS[preset]
         if not isinstance(preset, Preset):
-            raise TypeError(f"preset must be a name, a Preset or a dict, got {type(preset).__name__}")
+            raise TypeError(
+                f"preset must be a name, a Preset or a dict, got {type(preset).__name__}"
+            )
         builder, kwargs = preset.builder, {**preset.kwargs, "name": preset.name}
     if builder not in BUILDERS:
         raise ValueError(f"unknown builder {builder!r}; known: {', '.join(sorted(BUILDERS))}")
@@ -61,7 +66,8 @@ def _jsonable(value):
 
 
 def _labelled(data, count):
-    """(x, y) arrays from an `(x, y)` tuple of arrays or a re-iterable of `(x, y)` batches, or None."""
+    """(x, y) arrays from an `(x, y)` tuple of arrays or a re-iterable of `(x, y)` batches, or
+    None."""
     if isinstance(data, tuple) and len(data) == 2 and all(isinstance(d, np.ndarray) for d in data):
         return data[0][:count], data[1][:count]
     if data is None or isinstance(data, (str, os.PathLike, np.ndarray)):
@@ -199,8 +205,10 @@ def run_job(job):
     values = [weights[f"arr_{i}"] for i in range(len(weights.files))]
     expected = [tuple(w.shape) for w in model.get_weights()]
     if expected != [tuple(v.shape) for v in values]:
-        raise SystemExit(f"the tf_keras twin of {spec['builder']} {spec['kwargs']} does not have the "
-                         f"model's weight shapes: pass the preset/builder kwargs it was built with")
+        raise SystemExit(
+            f"the tf_keras twin of {spec['builder']} {spec['kwargs']} does not have the "
+            f"model's weight shapes: pass the preset/builder kwargs it was built with"
+        )
     model.set_weights(values)
     # Fine-tune with frozen BatchNorm (moving statistics, as at inference): batch statistics of a
     # few small batches of new data would shift the model instead of adapting it to quantization.
@@ -239,7 +247,9 @@ def run_job(job):
     frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([s[None]] for s in x[:config["representative_samples"]])
+    converter.representative_dataset = lambda: (
+        [s[None]] for s in x[: config["representative_samples"]]
+    )
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     io_dtype = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[config["io_type"]]
     converter.inference_input_type = converter.inference_output_type = io_dtype
@@ -249,5 +259,7 @@ def run_job(job):
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python -m bgseg.export.qat JOB_DIR (written by quantize_aware_convert)")
+        raise SystemExit(
+            "usage: python -m bgseg.export.qat JOB_DIR (written by quantize_aware_convert)"
+        )
     run_job(sys.argv[1])

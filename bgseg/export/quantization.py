@@ -6,7 +6,8 @@
     QuantizationConfig.int8()               # full integer, float I/O (int8/uint8 I/O on request)
     QuantizationConfig.qat(epochs=2)        # TF-MOT quantization-aware fine-tuning, then full int8
 
-TF-MOT pruning (`prune_sparsity`) and weight clustering (`clusters`) apply to the QAT path, where the
+TF-MOT pruning (`prune_sparsity`) and weight clustering (`clusters`) apply to the QAT path, where
+the
 tf_keras twin of the model is fine-tuned anyway; they then run before quantization-aware training.
 """
 
@@ -46,7 +47,9 @@ class QuantizationConfig:
         if self.clusters < 0 or self.clusters == 1:
             raise ValueError(f"clusters must be 0 (off) or at least 2, got {self.clusters}")
         if (self.prune_sparsity or self.clusters) and self.mode != "qat":
-            raise ValueError("pruning and clustering run in the qat mode (TF-MOT on the tf_keras twin)")
+            raise ValueError(
+                "pruning and clustering run in the qat mode (TF-MOT on the tf_keras twin)"
+            )
 
     @property
     def is_integer(self):

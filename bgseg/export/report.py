@@ -88,9 +88,11 @@ def markdown(rows):
         if r["mode"] == "keras":
             lines.append(f"| Keras | | | | | {r['iou_vs_truth']:.4f} | |")
             continue
-        lines.append(f"| {r['mode']} | {r['size_bytes'] / 1024:.1f} KiB | {r['max_abs']:.2g} | "
-                     f"{r['mean_abs']:.2g} | {r['mask_iou_vs_keras']:.4f} | {r['iou_vs_truth']:.4f} | "
-                     f"{r['gpu_check']} |")
+        lines.append(
+            f"| {r['mode']} | {r['size_bytes'] / 1024:.1f} KiB | {r['max_abs']:.2g} | "
+            f"{r['mean_abs']:.2g} | {r['mask_iou_vs_keras']:.4f} | {r['iou_vs_truth']:.4f} | "
+            f"{r['gpu_check']} |"
+        )
     return "\n".join(lines)
 
 

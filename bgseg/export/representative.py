@@ -1,10 +1,11 @@
 """Representative inputs for full-integer calibration: arrays, datasets or a folder of images.
 
 Every source (a folder, an array `[N, H, W, C]`, an `(images, masks)` tuple, a tf.data.Dataset or
-an iterable of batches or `(x, y)` pairs) is turned into float32 `[1, H, W, C]` samples that follow the model's input contract.
-Three-channel images given to a four-channel (video) model get a previous-mask channel: zeros for half
-of the samples (first frames) and the model's own prediction for the other half, so the calibration
-covers both the empty and a realistic previous mask.
+an iterable of batches or `(x, y)` pairs) is turned into float32 `[1, H, W, C]` samples that
+follow the model's input contract (`bgseg.contract`). Three-channel images given to a four-channel
+(video) model get a previous-mask channel: zeros for half of the samples (first frames) and the
+model's own prediction for the other half, so the calibration covers both the empty and a
+realistic previous mask.
 """
 
 import pathlib
@@ -59,7 +60,11 @@ def _samples(data, shape):
         batch = np.asarray(batch, np.float32)
         if batch.ndim == 3:
             batch = batch[None]
-        if batch.ndim != 4 or batch.shape[1:3] != (height, width) or batch.shape[3] not in (3, channels):
+        if (
+            batch.ndim != 4
+            or batch.shape[1:3] != (height, width)
+            or batch.shape[3] not in (3, channels)
+        ):
             raise ValueError(f"representative data must be [N, {height}, {width}, 3 or {channels}] "
                              f"images in [0, 1], got shape {batch.shape}")
         for sample in batch:

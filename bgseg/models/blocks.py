@@ -8,7 +8,8 @@ concat, add, relu, sigmoid, max pool); there are no Lambda layers.
 
 
 def resolve_keras(keras_module=None):
-    """The Keras module to build with: `keras` (Keras 3) unless `tf_keras` is passed for a QAT twin."""
+    """The Keras module to build with: `keras` (Keras 3) unless `tf_keras` is passed for a QAT
+    twin."""
     if keras_module is None:
         try:
             import keras

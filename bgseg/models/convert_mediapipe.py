@@ -58,7 +58,9 @@ def read_checkpoint(data):
         if dtype is None:
             raise CheckpointMismatch(f"tensor {flatbuffer.tensor_name(tensor)}: unsupported type "
                                      f"{tensor.type} (float16/float32 weights expected)")
-        return np.frombuffer(bytes(bytearray(buffer)), dtype).reshape(tensor.shape).astype(np.float32)
+        return (
+            np.frombuffer(bytes(bytearray(buffer)), dtype).reshape(tensor.shape).astype(np.float32)
+        )
 
     produced_by = {}  # tensor index -> constant array (DEQUANTIZE outputs and plain constants)
     consumers = {}
@@ -106,8 +108,10 @@ def _check_global_pool(graph, op):
     shape = list(graph.tensors[op.inputs[0]].shape)
     opts = op.builtinOptions
     if (opts.filterHeight, opts.filterWidth) != (shape[1], shape[2]):
-        raise CheckpointMismatch(f"AVERAGE_POOL_2D over {opts.filterHeight}x{opts.filterWidth} of a "
-                                 f"{shape[1]}x{shape[2]} input: only global averages are expected")
+        raise CheckpointMismatch(
+            f"AVERAGE_POOL_2D over {opts.filterHeight}x{opts.filterWidth} of a "
+            f"{shape[1]}x{shape[2]} input: only global averages are expected"
+        )
 
 
 def _creation_index(name):
@@ -130,7 +134,8 @@ _KERAS_ACTIVATION = {"relu": "relu", "sigmoid": "sigmoid", "linear": None}
 
 def convert(data, model):
     """Load the `.tflite` bytes `data` into `model` (a `build_selfie` model, 3 or 4 channels) in
-    place. Returns {keras layer name: original name}. Raises `CheckpointMismatch` on any mismatch."""
+    place. Returns {keras layer name: original name}. Raises `CheckpointMismatch` on any
+    mismatch."""
     from bgseg.models.selfie import checkpoint_layer_order
 
     by_kind = checkpoint_by_kind(read_checkpoint(data))
@@ -144,7 +149,9 @@ def convert(data, model):
             _load_layer(model.get_layer(target), source, entry)
             mapping[target] = source
     if by_kind:
-        raise CheckpointMismatch(f"checkpoint layers of unexpected kinds left over: {sorted(by_kind)}")
+        raise CheckpointMismatch(
+            f"checkpoint layers of unexpected kinds left over: {sorted(by_kind)}"
+        )
     return mapping
 
 
@@ -163,8 +170,9 @@ def _load_layer(layer, source, entry):
     if kernel.shape != expected:
         if (entry["kind"] == "Conv2D" and kernel.shape[:2] + kernel.shape[3:] ==
                 expected[:2] + expected[3:] and expected[2] > kernel.shape[2]):
-            extra = np.zeros(expected[:2] + (expected[2] - kernel.shape[2],) + expected[3:],
-                             np.float32)            # new input channels (the previous mask) start at 0
+            extra = np.zeros(
+                expected[:2] + (expected[2] - kernel.shape[2],) + expected[3:], np.float32
+            )  # new input channels (the previous mask) start at 0
             kernel = np.concatenate([kernel, extra], axis=2)
         else:
             raise CheckpointMismatch(f"{where}: kernel shape {kernel.shape} != {expected}")
@@ -183,7 +191,8 @@ def _load_layer(layer, source, entry):
 
 
 def from_mediapipe(path, input_shape=(256, 256, 4), name="selfie", keras_module=None):
-    """Build a `build_selfie` model of `input_shape` holding the weights of the `.tflite` at `path`."""
+    """Build a `build_selfie` model of `input_shape` holding the weights of the `.tflite` at
+    `path`."""
     from bgseg.models.selfie import build_selfie
 
     with open(path, "rb") as handle:

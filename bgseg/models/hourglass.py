@@ -1,12 +1,15 @@
 """The mobile hourglass network for real-time video person segmentation.
 
-Architecture (after the real-time mobile GPU segmentation designs of MediaPipe's hair/selfie models):
+Architecture (after the real-time mobile GPU segmentation designs of MediaPipe's hair/selfie
+models):
 
 1. **Stem**: one convolution with a large kernel (7x7) and stride 4 on the full-resolution input, so
    almost no compute is spent at full resolution.
-2. **Encoder**: aggressive downsampling (to 1/32 with four stages) through ResNet **bottleneck blocks whose middle is
+2. **Encoder**: aggressive downsampling (to 1/32 with four stages) through ResNet **bottleneck
+blocks whose middle is
    compressed 16x or 32x** (`compression`), not the usual 4x: cheap wide features.
-3. **Decoder**: bilinear upsampling with **U-Net-style skip connections** (added encoder features) and
+3. **Decoder**: bilinear upsampling with **U-Net-style skip connections** (added encoder features)
+and
    bottleneck blocks at each scale, back to 1/4, then bilinear to full resolution.
 4. **Refinement head**: the upsampled features are concatenated with the full-resolution input and
    passed through several **DenseNet-style layers at full output resolution** to sharpen edges
@@ -35,13 +38,16 @@ def build_hourglass(input_shape=(256, 256, 4), stem_filters=16, encoder_filters=
         blocks_per_stage: extra (non-strided) bottleneck blocks per encoder stage.
         compression: bottleneck middle compression (16 or 32).
         decoder_filters: width of the decoder path.
-        head_layers, head_growth: number and growth of the full-resolution DenseNet refinement layers.
+        head_layers, head_growth: number and growth of the full-resolution DenseNet refinement
+        layers.
         keras_module: `keras` (default) or `tf_keras` to build the QAT twin from the same code.
     """
     K = blocks.resolve_keras(keras_module)
     height, width, channels = input_shape
     if channels not in (3, 4):
-        raise ValueError(f"hourglass input must have 3 (image) or 4 (video) channels, got {channels}")
+        raise ValueError(
+            f"hourglass input must have 3 (image) or 4 (video) channels, got {channels}"
+        )
     multiple = 4 * 2 ** (len(encoder_filters) - 1)
     if height % multiple or width % multiple:
         raise ValueError(f"hourglass input size must be a multiple of {multiple} with "

@@ -34,31 +34,104 @@ def _preset(name, builder, parameters, description, **kwargs):
     return Preset(name, builder, kwargs, parameters, description)
 
 
-PRESETS = {p.name: p for p in [
-    _preset("selfie_256", "selfie", 106_545, "MediaPipe selfie-segmenter architecture, 256x256, "
-            "RGB + previous mask (the default video model)", input_shape=(256, 256, 4)),
-    _preset("selfie_image_256", "selfie", 106_401, "MediaPipe selfie-segmenter architecture, "
-            "256x256, RGB only (the default image model)", input_shape=(256, 256, 3)),
-    _preset("selfie_144x256", "selfie", 106_545, "MediaPipe selfie-segmenter architecture, "
-            "landscape 144x256 (H x W), RGB + previous mask", input_shape=(144, 256, 4)),
-    _preset("hourglass_256", "hourglass", 95_597, "video model, 256x256, RGB + previous mask",
-            input_shape=(256, 256, 4)),
-    _preset("hourglass_144x256", "hourglass", 59_065, "landscape video model, 144x256 (H x W), "
-            "encoder down to 1/16", input_shape=(144, 256, 4), encoder_filters=(32, 64, 256)),
-    _preset("hourglass_image_256", "hourglass", 94_770, "image model, 256x256, RGB only",
-            input_shape=(256, 256, 3)),
-    _preset("hourglass_small_256", "hourglass", 57_103, "small video model, 256x256, under 250k params",
-            input_shape=(256, 256, 4), encoder_filters=(24, 48, 96, 192), decoder_filters=24),
-    _preset("tiramisu_56", "tiramisu", 1_396_033, "FC-DenseNet56 (4 layers/block, growth 12)",
-            input_shape=(224, 224, 3), down_layers=(4,) * 5, bottleneck_layers=4, growth=12),
-    _preset("tiramisu_67", "tiramisu", 3_500_033, "FC-DenseNet67 (5 layers/block, growth 16)",
-            input_shape=(224, 224, 3), down_layers=(5,) * 5, bottleneck_layers=5, growth=16),
-    _preset("tiramisu_103", "tiramisu", 9_422_593, "FC-DenseNet103 (growth 16)",
-            input_shape=(224, 224, 3), down_layers=(4, 5, 7, 10, 12), bottleneck_layers=15,
-            growth=16),
-    _preset("unet_256", "unet", 1_945_521, "plain U-Net baseline, 256x256 RGB",
-            input_shape=(256, 256, 3), base_filters=16, depth=4),
-]}
+PRESETS = {
+    p.name: p
+    for p in [
+        _preset(
+            "selfie_256",
+            "selfie",
+            106_545,
+            "MediaPipe selfie-segmenter architecture, 256x256, "
+            "RGB + previous mask (the default video model)",
+            input_shape=(256, 256, 4),
+        ),
+        _preset(
+            "selfie_image_256",
+            "selfie",
+            106_401,
+            "MediaPipe selfie-segmenter architecture, 256x256, RGB only (the default image model)",
+            input_shape=(256, 256, 3),
+        ),
+        _preset(
+            "selfie_144x256",
+            "selfie",
+            106_545,
+            "MediaPipe selfie-segmenter architecture, "
+            "landscape 144x256 (H x W), RGB + previous mask",
+            input_shape=(144, 256, 4),
+        ),
+        _preset(
+            "hourglass_256",
+            "hourglass",
+            95_597,
+            "video model, 256x256, RGB + previous mask",
+            input_shape=(256, 256, 4),
+        ),
+        _preset(
+            "hourglass_144x256",
+            "hourglass",
+            59_065,
+            "landscape video model, 144x256 (H x W), encoder down to 1/16",
+            input_shape=(144, 256, 4),
+            encoder_filters=(32, 64, 256),
+        ),
+        _preset(
+            "hourglass_image_256",
+            "hourglass",
+            94_770,
+            "image model, 256x256, RGB only",
+            input_shape=(256, 256, 3),
+        ),
+        _preset(
+            "hourglass_small_256",
+            "hourglass",
+            57_103,
+            "small video model, 256x256, under 250k params",
+            input_shape=(256, 256, 4),
+            encoder_filters=(24, 48, 96, 192),
+            decoder_filters=24,
+        ),
+        _preset(
+            "tiramisu_56",
+            "tiramisu",
+            1_396_033,
+            "FC-DenseNet56 (4 layers/block, growth 12)",
+            input_shape=(224, 224, 3),
+            down_layers=(4,) * 5,
+            bottleneck_layers=4,
+            growth=12,
+        ),
+        _preset(
+            "tiramisu_67",
+            "tiramisu",
+            3_500_033,
+            "FC-DenseNet67 (5 layers/block, growth 16)",
+            input_shape=(224, 224, 3),
+            down_layers=(5,) * 5,
+            bottleneck_layers=5,
+            growth=16,
+        ),
+        _preset(
+            "tiramisu_103",
+            "tiramisu",
+            9_422_593,
+            "FC-DenseNet103 (growth 16)",
+            input_shape=(224, 224, 3),
+            down_layers=(4, 5, 7, 10, 12),
+            bottleneck_layers=15,
+            growth=16,
+        ),
+        _preset(
+            "unet_256",
+            "unet",
+            1_945_521,
+            "plain U-Net baseline, 256x256 RGB",
+            input_shape=(256, 256, 3),
+            base_filters=16,
+            depth=4,
+        ),
+    ]
+}
 
 
 def get_preset(name):

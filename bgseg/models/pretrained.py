@@ -1,7 +1,7 @@
 """Pretrained Keras models shipped with the package, by name (keras-hub-like presets with weights).
 
-    model = bgseg.build_model("selfie_256", weights="mediapipe_selfie")   # 4 channels, zero prior slice
-    model = bgseg.models.load_pretrained("default")                        # the shipped default video model
+    model = bgseg.build_model("selfie_256", weights="mediapipe_selfie")  # 4 channels, zero prior
+    model = bgseg.models.load_pretrained("default")                       # the default video model
 
 `bgseg/assets/pretrained.json` lists each name: its `.keras` file, the preset it was saved as, its
 SHA-256 and its licence. Files load offline with Keras `safe_mode`; a file whose checksum differs
@@ -93,7 +93,9 @@ def apply_pretrained(model, name):
                 "skipped": []}
     report = transfer_weights(source, model, zero_new_channels=True)
     if report["skipped"]:
-        raise PretrainedError(f"pretrained weights {name!r} ({pretrained_models()[name]['preset']}) "
-                              f"do not fit model {model.name!r}: no weights for "
-                              f"{', '.join(report['skipped'][:5])}")
+        raise PretrainedError(
+            f"pretrained weights {name!r} ({pretrained_models()[name]['preset']}) "
+            f"do not fit model {model.name!r}: no weights for "
+            f"{', '.join(report['skipped'][:5])}"
+        )
     return report

@@ -22,7 +22,8 @@ feature map of the input size given, so any input size (a multiple of 16) works.
 
 from bgseg.models import blocks
 
-# (depthwise kernel, expanded width, output width, squeeze-excitation width or 0, activation, stride)
+# (depthwise kernel, expanded width, output width, squeeze-excitation width or 0, activation,
+# stride)
 ENCODER_BLOCKS = (
     (3, 16, 16, 8, "relu", 2),
     (3, 72, 24, 0, "relu", 2),

@@ -2,7 +2,8 @@
 
 Down path: a 3x3 convolution, then dense blocks each followed by a transition down (BN-ReLU-1x1
 conv-dropout-2x2 max pool), keeping each block's output as a skip connection. A bottleneck dense
-block. Up path: a transition up (3x3 stride-2 transposed convolution of only the features the previous
+block. Up path: a transition up (3x3 stride-2 transposed convolution of only the features the
+previous
 block produced), concatenation with the skip, and a dense block. A 1x1 sigmoid convolution outputs
 the person probability. Dense layers are BN-ReLU-3x3 conv-dropout.
 """
@@ -10,14 +11,24 @@ the person probability. Dense layers are BN-ReLU-3x3 conv-dropout.
 from bgseg.models import blocks
 
 
-def build_tiramisu(input_shape=(224, 224, 3), first_filters=48, down_layers=(4, 5, 7, 10, 12),
-                   bottleneck_layers=15, growth=16, dropout=0.2, name="tiramisu", keras_module=None):
+def build_tiramisu(
+    input_shape=(224, 224, 3),
+    first_filters=48,
+    down_layers=(4, 5, 7, 10, 12),
+    bottleneck_layers=15,
+    growth=16,
+    dropout=0.2,
+    name="tiramisu",
+    keras_module=None,
+):
     """Build an FC-DenseNet. Defaults are FC-DenseNet103 (growth 16, ~9.4M parameters)."""
     K = blocks.resolve_keras(keras_module)
     height, width, channels = input_shape
     factor = 2 ** len(down_layers)
     if height % factor or width % factor:
-        raise ValueError(f"tiramisu input size must be a multiple of {factor}, got {height}x{width}")
+        raise ValueError(
+            f"tiramisu input size must be a multiple of {factor}, got {height}x{width}"
+        )
     if channels not in (3, 4):
         raise ValueError(f"tiramisu input must have 3 or 4 channels, got {channels}")
 

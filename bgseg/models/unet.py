@@ -9,7 +9,7 @@ def build_unet(input_shape=(256, 256, 3), base_filters=16, depth=4, name="unet",
     K = blocks.resolve_keras(keras_module)
     height, width, channels = input_shape
     if height % 2 ** depth or width % 2 ** depth:
-        raise ValueError(f"unet input size must be a multiple of {2 ** depth}, got {height}x{width}")
+        raise ValueError(f"unet input size must be a multiple of {2**depth}, got {height}x{width}")
     if channels not in (3, 4):
         raise ValueError(f"unet input must have 3 or 4 channels, got {channels}")
 
@@ -25,7 +25,9 @@ def build_unet(input_shape=(256, 256, 3), base_filters=16, depth=4, name="unet",
     x = blocks.conv_bn_relu(K, x, base_filters * 2 ** depth, name="bridge_b")
     for level in reversed(range(depth)):
         filters = base_filters * 2 ** level
-        x = K.layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"dec{level}_up")(x)
+        x = K.layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"dec{level}_up")(
+            x
+        )
         x = K.layers.Concatenate(name=f"dec{level}_cat")([x, skips[level]])
         x = blocks.conv_bn_relu(K, x, filters, name=f"dec{level}_a")
         x = blocks.conv_bn_relu(K, x, filters, name=f"dec{level}_b")

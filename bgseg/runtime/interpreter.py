@@ -2,7 +2,8 @@
 
 The contract: one input `[1, H, W, 4]` (RGB in [0, 1] + previous mask probability in [0, 1]) or
 `[1, H, W, 3]` (RGB only), one output `[1, H, W, 1]` (person probability in [0, 1]); batch 1, static
-H and W. Tensors are float32, float16, or int8/uint8 with the scale and zero point stored in the file.
+H and W. Tensors are float32, float16, or int8/uint8 with the scale and zero point stored in the
+file.
 """
 
 import contextlib
@@ -65,18 +66,28 @@ class TFLiteModel:
                 self._interpreter.allocate_tensors()
         except RuntimeError as error:
             if "XNNPACK" not in str(error):
-                raise ModelContractError(f"{self.path}: not a loadable TFLite model ({error})") \
-                    from None
-            # XNNPACK rejects some graphs (seen with int8 models); the builtin kernels still run them
-            warnings.warn(f"{self.path}: XNNPACK cannot run this model ({error}); falling back to "
-                          f"the slower builtin kernels", RuntimeWarning, stacklevel=2)
+                raise ModelContractError(
+                    f"{self.path}: not a loadable TFLite model ({error})"
+                ) from None
+            # XNNPACK rejects some graphs (seen with int8 models); the builtin kernels still run
+            # them
+            warnings.warn(
+                f"{self.path}: XNNPACK cannot run this model ({error}); falling back to "
+                f"the slower builtin kernels",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             self._interpreter = Interpreter(
-                model_path=self.path, num_threads=threads,
-                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+                model_path=self.path,
+                num_threads=threads,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            )
             self._interpreter.allocate_tensors()
             self.delegate = "none"
         except ValueError as error:
-            raise ModelContractError(f"{self.path}: not a loadable TFLite model ({error})") from None
+            raise ModelContractError(
+                f"{self.path}: not a loadable TFLite model ({error})"
+            ) from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         self._input, self._output = self._check(inputs, outputs)
@@ -101,8 +112,9 @@ class TFLiteModel:
 
     def _fail(self, reason):
         raise ModelContractError(
-            f"{self.path}: {reason}; a bgseg model takes float32 [1,H,W,4] (RGB + previous mask) or "
-            f"[1,H,W,3] and returns [1,H,W,1] person probability, batch 1, static H and W")
+            f"{self.path}: {reason}; a bgseg model takes float32 [1,H,W,4] (RGB + previous mask) "
+            f"or [1,H,W,3] and returns [1,H,W,1] person probability, batch 1, static H and W"
+        )
 
     def _check(self, inputs, outputs):
         if len(inputs) != 1 or len(outputs) != 1:

@@ -32,5 +32,7 @@ def resolve_model(name_or_path):
         return asset
     if path.exists():
         raise FileNotFoundError(f"model {path} is not a file")
-    raise FileNotFoundError(f"model {str(name_or_path)!r} is neither a file nor a shipped model name "
-                            f"(shipped: {', '.join(sorted(registry))})")
+    raise FileNotFoundError(
+        f"model {str(name_or_path)!r} is neither a file nor a shipped model name "
+        f"(shipped: {', '.join(sorted(registry))})"
+    )

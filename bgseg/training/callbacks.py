@@ -19,7 +19,8 @@ def write_json(path, data):
 
 
 class RunState(keras.callbacks.Callback):
-    """After each epoch: save `last.keras` (weights + optimizer) atomically, then `state.json` with the
+    """After each epoch: save `last.keras` (weights + optimizer) atomically, then `state.json` with
+    the
     number of finished epochs, the best monitored value and the training speed."""
 
     def __init__(self, run_dir, state, images_per_epoch, monitor="val_IOU_calc_loss", log=print):
@@ -84,7 +85,9 @@ def plot_log(csv_path, png_path):
         rows = list(csv.DictReader(f))
     if not rows:
         return
-    metrics = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
+    metrics = [
+        k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")
+    ]
     epochs = [int(r["epoch"]) + 1 for r in rows]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
     for ax, m in zip(axes[0], metrics):
@@ -101,7 +104,8 @@ def plot_log(csv_path, png_path):
 
 
 class Plots(keras.callbacks.Callback):
-    """Each epoch: `plots/loss.png` (curves from the CSV log) and `plots/epoch_NNN.png` (input, truth
+    """Each epoch: `plots/loss.png` (curves from the CSV log) and `plots/epoch_NNN.png` (input,
+    truth
     and prediction on fixed validation images)."""
 
     def __init__(self, plot_dir, csv_path, x, y):

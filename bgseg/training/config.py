@@ -10,7 +10,8 @@ from bgseg.data.sources import SourceSpec
 
 LOSSES = ("iou", "bce_iou")
 STRATEGIES = ("default", "mirrored", "multiworker")
-# Fields that may change between a run and its resumption (they do not change what is learnt so far).
+# Fields that may change between a run and its resumption (they do not change what is learnt so
+# far).
 RESUMABLE_FIELDS = ("epochs", "strategy", "cache_dir", "workers")
 # Fields added after runs existed, with their defaults: left out of the fingerprint when unset.
 LATER_FIELDS = {"distill": 0.0, "freeze_prefixes": (), "freeze_epochs": 0}
@@ -61,7 +62,9 @@ class Recipe:
         from bgseg.models.presets import PRESETS
 
         if self.model not in PRESETS:
-            raise ValueError(f"unknown model preset {self.model!r}; known: {', '.join(sorted(PRESETS))}")
+            raise ValueError(
+                f"unknown model preset {self.model!r}; known: {', '.join(sorted(PRESETS))}"
+            )
         if not 0 <= self.distill < 1:
             raise ValueError(f"distill must be in [0, 1), got {self.distill}")
         if self.distill and not self.teacher:

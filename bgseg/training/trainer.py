@@ -54,12 +54,16 @@ def prepare_run_dir(run_dir, recipe, overwrite=False):
             state["finished"] = state["epoch"] >= recipe.epochs
             return state
         if not overwrite:
-            raise RunDirError(f"{run_dir} holds a run of a different recipe (state.json fingerprint "
-                              f"{state.get('fingerprint')} != {recipe.fingerprint()}); use another "
-                              f"--output or --overwrite")
+            raise RunDirError(
+                f"{run_dir} holds a run of a different recipe (state.json fingerprint "
+                f"{state.get('fingerprint')} != {recipe.fingerprint()}); use another "
+                f"--output or --overwrite"
+            )
     elif run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
-        raise RunDirError(f"{run_dir} exists, is not empty and holds no state.json: not a bgseg run "
-                          f"directory; use another --output or --overwrite")
+        raise RunDirError(
+            f"{run_dir} exists, is not empty and holds no state.json: not a bgseg run "
+            f"directory; use another --output or --overwrite"
+        )
     if overwrite:
         for name in RUN_FILES:
             (run_dir / name).unlink(missing_ok=True)
@@ -145,7 +149,8 @@ def compile_model(model, recipe):
 
 
 def train(recipe, output=None, overwrite=False, verbose=1, log=print):
-    """Train (or resume) `recipe` into `output` (default runs/<recipe.name>). Returns the run dir."""
+    """Train (or resume) `recipe` into `output` (default runs/<recipe.name>). Returns the run
+    dir."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -205,8 +210,12 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
         RunState(write_dir, state, recipe.images_per_epoch, log=log),
     ]
     if importlib.util.find_spec("tensorboard"):
-        callbacks.insert(-1, keras.callbacks.TensorBoard(write_dir / "tensorboard", write_graph=False,
-                                                         profile_batch=0))
+        callbacks.insert(
+            -1,
+            keras.callbacks.TensorBoard(
+                write_dir / "tensorboard", write_graph=False, profile_batch=0
+            ),
+        )
     else:
         log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
     write_json(write_dir / "state.json", state)
@@ -230,7 +239,8 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
             f"{weights_digest(model, model.trainable_weights)})")
     if not role.is_chief:
         shutil.rmtree(write_dir, ignore_errors=True)
-    log(f"done: {run_dir} (best val_IOU_calc_loss {state['best']} at epoch {state.get('best_epoch')})")
+    log(f"done: {run_dir} (best val_IOU_calc_loss {state['best']} at epoch "
+        f"{state.get('best_epoch')})")
     return run_dir
 
 
@@ -266,11 +276,15 @@ def check_model_source(source, field="init_from"):
         return
     path = Path(source)
     if not path.is_file():
-        raise FileNotFoundError(f"{field}: {source!r} is neither a .keras file nor a pretrained name "
-                                f"({', '.join(sorted(pretrained_models()))})")
+        raise FileNotFoundError(
+            f"{field}: {source!r} is neither a .keras file nor a pretrained name "
+            f"({', '.join(sorted(pretrained_models()))})"
+        )
     if path.suffix != ".keras":
-        raise ValueError(f"{field}: {source} is not a .keras model (a .tflite cannot be trained; use "
-                         f"the Keras model it was exported from, or a pretrained name)")
+        raise ValueError(
+            f"{field}: {source} is not a .keras model (a .tflite cannot be trained; use "
+            f"the Keras model it was exported from, or a pretrained name)"
+        )
 
 
 def load_model_source(source):
@@ -293,7 +307,9 @@ def initial_model(recipe, log=print):
     model = build_model(recipe.model, **recipe.model_kwargs)
     if recipe.init_from:
         check_model_source(recipe.init_from)
-        report = transfer_weights(load_model_source(recipe.init_from), model, zero_new_channels=True)
+        report = transfer_weights(
+            load_model_source(recipe.init_from), model, zero_new_channels=True
+        )
         log(f"initialised from {recipe.init_from}: {report['copied']} layers copied, partial "
             f"(channels mapped): {report['partial']}, fresh: {report['skipped']}")
     return model

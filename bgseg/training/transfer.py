@@ -3,7 +3,8 @@
 Typical use: start the 3-channel image twin from a trained 4-channel video model (or the reverse)
 and fine-tune briefly. Layers are matched by name. Where a layer's input channels differ, each
 channel is traced back through the graph to where it was made (an input channel or a layer's output
-channel; concatenations, batch norms, activations, resizes, adds and pools pass channels through) and
+channel; concatenations, batch norms, activations, resizes, adds and pools pass channels through)
+and
 the weights of the channels both models share are copied; weights of channels the source lacks keep
 their fresh initialisation.
 """
