@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from bgseg import runtime
+from bgseg import contract, runtime
 from bgseg.runtime import ModelContractError, Segmenter, VideoSegmenter, postprocess, registry
 
 
@@ -175,7 +175,7 @@ def test_temporal_smoothing_only_moves_uncertain_pixels():
 def test_guided_filter_moves_the_mask_edge_onto_the_frame_edge():
     frame = np.zeros((80, 120, 3), np.uint8)
     frame[:, 60:] = 255  # the true edge: between columns 59 and 60
-    blurry = postprocess.upsample_mask((np.arange(15) >= 8).astype(np.float32)[None].repeat(10, 0),
+    blurry = contract.mask_to_frame((np.arange(15) >= 8).astype(np.float32)[None].repeat(10, 0),
                                        120, 80)            # a low-resolution mask, edge a bit off
     refined = postprocess.guided_filter(frame, blurry, radius=4, eps=1e-3)
     assert refined.shape == (80, 120) and refined.dtype == np.float32

@@ -18,8 +18,7 @@ from bgseg.export import gpu_check
 from bgseg.export.quantization import QuantizationConfig
 from bgseg.io import temp_file
 
-INPUT_NAME = "input"
-OUTPUT_NAME = "mask"
+from bgseg.contract import INPUT_NAME, OUTPUT_NAME  # noqa: F401 - re-exported
 SIGNATURE_KEY = "serving_default"
 
 

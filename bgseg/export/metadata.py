@@ -17,7 +17,7 @@ import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from bgseg import flatbuffer
+from bgseg import contract, flatbuffer
 from bgseg.version import __version__
 
 CONTRACT_VERSION = 1
@@ -25,7 +25,6 @@ TFLITE_METADATA = "TFLITE_METADATA"
 BGSEG_METADATA = "BGSEG_METADATA"
 MIN_PARSER_VERSION = "1.5.0"  # SubGraphMetadata.custom_metadata needs metadata parser 1.5.0
 LABELS_FILE = "labels.txt"
-NORMALIZATION = {"mean": 0.0, "std": 255.0}
 
 # metadata_schema.fbs enums
 _RGB, _GRAYSCALE = 1, 2
@@ -44,12 +43,12 @@ def bgseg_info(model, input_shape, config, extra=None):
         "bgseg_version": __version__,
         "model": model.name,
         "parameters": int(model.count_params()),
-        "input": {"name": "input", "shape": [1, height, width, channels], "dtype": io_dtype,
-                  "channels": ["red", "green", "blue", "previous_mask"][:channels],
-                  "range": [0.0, 1.0]},
-        "output": {"name": "mask", "shape": [1, height, width, 1], "dtype": io_dtype,
-                   "meaning": "person probability", "range": [0.0, 1.0]},
-        "normalization": dict(NORMALIZATION),
+        "input": {"name": contract.INPUT_NAME, "shape": [1, height, width, channels],
+                  "dtype": io_dtype, "channels": contract.channel_names(channels),
+                  "range": list(contract.VALUE_RANGE)},
+        "output": {"name": contract.OUTPUT_NAME, "shape": [1, height, width, 1], "dtype": io_dtype,
+                   "meaning": "person probability", "range": list(contract.VALUE_RANGE)},
+        "normalization": dict(contract.NORMALIZATION),
         "quantization": config.to_dict(),
         "training_data": None,
     }
@@ -106,9 +105,8 @@ def segmenter_metadata(name, description):
     """The MediaPipe image-segmenter `ModelMetadata` flatbuffer (bytes, identifier M001)."""
     b = flatbuffers.Builder(1024)
     # input: RGB image, normalized (x - 0) / 255, values in [0, 1]
-    norm = _table(
-        b, 2, {0: _floats(b, [NORMALIZATION["mean"]]), 1: _floats(b, [NORMALIZATION["std"]])}
-    )
+    mean, std = contract.NORMALIZATION["mean"], contract.NORMALIZATION["std"]
+    norm = _table(b, 2, {0: _floats(b, [mean]), 1: _floats(b, [std])})
     unit = _table(b, 2, {1: norm}, scalars={0: ("Uint8", _NORMALIZATION_OPTIONS)})
     in_stats = _table(b, 2, {0: _floats(b, [1.0]), 1: _floats(b, [0.0])})
     in_tensor = _table(b, 7, {0: _string(b, "image"),

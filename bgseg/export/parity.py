@@ -35,37 +35,20 @@ class Parity:
         return f"max|d|={self.max_abs:.2g} mean|d|={self.mean_abs:.2g} mask IoU={self.mask_iou:.4f}"
 
 
-def tflite_predict(model_data, inputs):
-    """Run `.tflite` bytes on float inputs `[N, H, W, C]` with ai-edge-litert; quantized I/O is
-    (de)quantized with the tensors' own scale/zero point. Returns float `[N, H, W, 1]`."""
-    from ai_edge_litert.interpreter import Interpreter
+def tflite_predict(model_data, inputs, threads=None):
+    """Run `.tflite` bytes (or a path) on float inputs `[N, H, W, C]` with the runtime's runner
+    (`bgseg.runtime.TFLiteModel`: contract check, quantized I/O (de)quantized with the tensors' own
+    scale and zero point). Returns float `[N, H, W, 1]`."""
+    from bgseg.runtime.interpreter import TFLiteModel
 
-    interpreter = Interpreter(model_content=bytes(model_data))
-    interpreter.allocate_tensors()
-    inp = interpreter.get_input_details()[0]
-    out = interpreter.get_output_details()[0]
-    results = []
-    for x in np.asarray(inputs, np.float32):
-        x = x[None]
-        if inp["dtype"] != np.float32:
-            scale, zero = inp["quantization"]
-            info = np.iinfo(inp["dtype"])
-            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
-        interpreter.set_tensor(inp["index"], x)
-        interpreter.invoke()
-        y = interpreter.get_tensor(out["index"])
-        if out["dtype"] != np.float32:
-            scale, zero = out["quantization"]
-            y = (y.astype(np.float32) - zero) * scale
-        results.append(y[0])
-    return np.stack(results)
+    return TFLiteModel(model_data, threads=threads).predict(inputs)
 
 
 def mask_iou(a, b, threshold=0.5):
     """IoU of two probability maps thresholded at `threshold` (two empty masks: 1)."""
-    a, b = a > threshold, b > threshold
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+    from bgseg.evaluation import iou
+
+    return iou(a > threshold, b > threshold)
 
 
 def compare(model, model_data, inputs):

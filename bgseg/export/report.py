@@ -22,8 +22,7 @@ MODES = ("float32", "float16", "dynamic", "int8", "qat")
 
 def load_pairs(root, split, limit, shape):
     """`(x [N, H, W, C], y [N, H, W, 1])` from a folder dataset's `split`, resized to the model."""
-    import cv2
-
+    from bgseg.contract import to_model_input
     from bgseg.data.folders import folder_items, read_image, read_mask
     from bgseg.data.split import split_of
 
@@ -34,19 +33,16 @@ def load_pairs(root, split, limit, shape):
     x = np.zeros((len(items), height, width, channels), np.float32)
     y = np.zeros((len(items), height, width, 1), np.float32)
     for i, item in enumerate(items):
-        x[i, ..., :3] = cv2.resize(read_image(item.image), (width, height),
-                                   interpolation=cv2.INTER_AREA) / 255.0
+        to_model_input(read_image(item.image), width, height, out=x[i, ..., :3])
         y[i, ..., 0] = read_mask(item.mask, (width, height)) > 127
     return x, y
 
 
 def mean_iou(pred, truth):
-    """Mean over images of IoU(pred > 0.5, truth > 0.5); two empty masks count 1."""
-    scores = []
-    for p, t in zip(pred > 0.5, truth > 0.5):
-        union = np.logical_or(p, t).sum()
-        scores.append(1.0 if union == 0 else np.logical_and(p, t).sum() / union)
-    return float(np.mean(scores))
+    """Mean over images of IoU(pred > 0.5, truth > 0.5) (`bgseg.evaluation.iou`)."""
+    from bgseg.evaluation import iou
+
+    return float(np.mean([iou(p > 0.5, t > 0.5) for p, t in zip(pred, truth)]))
 
 
 def report(model_path, data, output, modes, limit=100, samples=64, qat_epochs=2, preset=None,

@@ -16,8 +16,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def _read_folder(folder, height, width, limit):
-    import cv2
-
+    from bgseg.contract import to_model_input
     from bgseg.io import InputError, read_image
 
     files = sorted(p for p in pathlib.Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -28,8 +27,7 @@ def _read_folder(folder, height, width, limit):
             image = read_image(path)
         except InputError as error:
             raise ValueError(str(error)) from None
-        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        yield image.astype(np.float32)[None] / 255.0
+        yield to_model_input(image, width, height)[None]
 
 
 def _iterate(data):

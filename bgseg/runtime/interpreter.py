@@ -43,17 +43,23 @@ def quiet_native_stderr():
 
 
 class TFLiteModel:
-    """One loaded `.tflite` file: contract check on load, float in, float out.
+    """One loaded `.tflite` model: contract check on load, float in, float out. The project's one
+    TFLite runner: the runtime, export parity, the export report and the benchmarks use it.
 
     Args:
-        path: the `.tflite` file.
-        threads: interpreter thread count (None: min(4, CPU count); the runtime's own default is 1).
+        path: the `.tflite` file, or the model's bytes.
+        threads: interpreter thread count (None: min(4, CPU count)).
     """
 
     def __init__(self, path, threads=None):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        self.path = os.fspath(path)
+        if isinstance(path, (bytes, bytearray, memoryview)):
+            source = {"model_content": bytes(path)}
+            self.path = f"<{len(source['model_content'])} bytes of .tflite>"
+        else:
+            self.path = os.fspath(path)
+            source = {"model_path": self.path}
         if threads is None:
             threads = min(4, os.cpu_count() or 1)
         if threads < 1:
@@ -62,7 +68,7 @@ class TFLiteModel:
         self.delegate = "xnnpack"
         try:
             with quiet_native_stderr():
-                self._interpreter = Interpreter(model_path=self.path, num_threads=threads)
+                self._interpreter = Interpreter(**source, num_threads=threads)
                 self._interpreter.allocate_tensors()
         except RuntimeError as error:
             if "XNNPACK" not in str(error):
@@ -78,7 +84,7 @@ class TFLiteModel:
                 stacklevel=2,
             )
             self._interpreter = Interpreter(
-                model_path=self.path,
+                **source,
                 num_threads=threads,
                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             )
@@ -171,6 +177,10 @@ class TFLiteModel:
         """The output as a float32 `[H, W]` probability map."""
         y = self._interpreter.get_tensor(self._output["index"])[0, :, :, 0]
         return np.clip(self._dequantize(y), 0.0, 1.0)
+
+    def predict(self, inputs):
+        """Outputs `[N, H, W, 1]` of float inputs `[N, H, W, C]` in [0, 1], one invoke each."""
+        return np.stack([self(x) for x in np.asarray(inputs, np.float32)])[..., None]
 
     def __call__(self, x):
         """Run one float32 `[H, W, C]` input, return the `[H, W]` mask."""

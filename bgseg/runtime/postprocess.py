@@ -1,4 +1,4 @@
-"""Mask post-processing: resizing, temporal smoothing of uncertain pixels, guided-filter refinement.
+"""Mask post-processing: temporal smoothing of uncertain pixels, guided-filter refinement.
 
 Everything works on float32 masks in [0, 1] and uses only numpy and OpenCV's core filters
 (`cv2.boxFilter`; opencv-contrib's `ximgproc` is not in the headless wheel).
@@ -7,31 +7,9 @@ Everything works on float32 masks in [0, 1] and uses only numpy and OpenCV's cor
 import cv2
 import numpy as np
 
+from bgseg.contract import SCALE, mask_to_frame, resize_frame
+
 _EPS = 1e-6
-
-
-def shrink(image, width, height):
-    """Resize to (width, height), area-averaged when shrinking (no aliasing).
-
-    Reductions of more than 2x go bilinear to twice the target size, then 2x area averaging
-    (OpenCV's fast path): several times faster than a direct INTER_AREA from 720p to 256x256, and
-    within about 1.5 grey levels of it on average on photos and video frames.
-    """
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    if w < width or h < height:
-        return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
-    if w > 2 * width and h > 2 * height:
-        image = cv2.resize(image, (2 * width, 2 * height), interpolation=cv2.INTER_LINEAR)
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def upsample_mask(mask, width, height):
-    """Bilinear resize of a float mask to (width, height): soft edges, no blocky halo."""
-    if mask.shape[1] == width and mask.shape[0] == height:
-        return mask
-    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def uncertainty(mask):
@@ -69,7 +47,7 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=360):
     gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
     scale = min(1.0, work_size / min(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small_i = shrink(gray, *size).astype(np.float32) * np.float32(1 / 255.0)
+    small_i = resize_frame(gray, *size).astype(np.float32) * SCALE
     small_p = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
     mean_i = _box(small_i, radius)
     mean_p = _box(small_p, radius)
@@ -77,7 +55,7 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=360):
     cov_ip = _box(small_i * small_p, radius) - mean_i * mean_p
     a = cov_ip / (var_i + np.float32(eps))
     b = mean_p - a * mean_i
-    mean_a = upsample_mask(_box(a, radius) * np.float32(1 / 255.0), width, height)
-    mean_b = upsample_mask(_box(b, radius), width, height)
+    mean_a = mask_to_frame(_box(a, radius) * SCALE, width, height)
+    mean_b = mask_to_frame(_box(b, radius), width, height)
     out = cv2.multiply(gray, mean_a, dtype=cv2.CV_32F)
     return np.clip(cv2.add(out, mean_b), 0.0, 1.0, out=out)

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from bgseg import contract
 from bgseg.runtime import postprocess
 from bgseg.runtime.interpreter import TFLiteModel
 from bgseg.runtime.registry import resolve_model
@@ -49,8 +50,8 @@ class Segmenter:
     def _infer(self, image, prior):
         """Resize, normalise, attach the prior, run: returns the model-resolution mask."""
         start = time.perf_counter()
-        small = postprocess.shrink(image, self.model.width, self.model.height)
-        np.multiply(small, np.float32(1 / 255.0), out=self._input[..., :3], casting="unsafe")
+        contract.to_model_input(image, self.model.width, self.model.height,
+                                out=self._input[..., :3])
         if self.model.is_video:
             self._input[..., 3] = 0.0 if prior is None else prior
         self.model.set_input(self._input)
@@ -68,7 +69,7 @@ class Segmenter:
         if self.refine:
             full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps)
         else:
-            full = postprocess.upsample_mask(mask, width, height)
+            full = contract.mask_to_frame(mask, width, height)
         self.timings["post"] = time.perf_counter() - self.timings["post"]
         return full
 
