@@ -2,6 +2,7 @@
 export`."""
 
 import json
+from pathlib import Path
 import os
 
 import numpy as np
@@ -124,8 +125,23 @@ def test_metadata_entries(exported):
         info["quantization"]["mode"] == "float16" and info["training_data"] == "synthetic ellipses"
     )
     assert md.associated_files(data) == [md.LABELS_FILE]
-    assert md.read_entry(data, md.TFLITE_METADATA)[4:8] == b"M001"
     assert json.loads(json.dumps(info)) == info
+
+
+def expected_segmenter_metadata(name, description):
+    """The golden MediaPipe metadata (tests/data), with a model's name and description."""
+    from bgseg.version import __version__
+
+    golden = json.loads((Path(__file__).parent / "data" / "segmenter_metadata.golden.json")
+                        .read_text())
+    return {**golden, "name": name, "description": description, "version": __version__}
+
+
+def test_segmenter_metadata_whole(exported):
+    """Every field of the MediaPipe metadata, read back with the schema, against the golden file
+    (which equals what the released models carry and MediaPipe's ImageSegmenter accepts)."""
+    metadata = md.read_segmenter_metadata(exported["float16"].path.read_bytes())
+    assert metadata == expected_segmenter_metadata(metadata["name"], metadata["description"])
 
 
 def test_never_overwrites(tiny_model, tmp_path):

@@ -71,3 +71,12 @@ def test_shipped_model_metadata_names_its_training_data(name):
         assert "unmodified" in info["training_data"] and "Apache-2.0" in info["training_data"]
     else:
         assert "celebamask" in info["training_data"] and "davis_train" in info["training_data"]
+
+
+@pytest.mark.parametrize("name", ["default", "default_image", "mediapipe_selfie"])
+def test_shipped_segmenter_metadata_is_the_golden_one(name):
+    from bgseg.export import metadata as md
+    from tests.test_export import expected_segmenter_metadata
+
+    metadata = md.read_segmenter_metadata(registry.resolve_model(name).read_bytes())
+    assert metadata == expected_segmenter_metadata(metadata["name"], metadata["description"])

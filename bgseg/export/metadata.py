@@ -1,10 +1,10 @@
 """MediaPipe-Tasks image-segmenter metadata and bgseg's JSON entry, written without tflite-support.
 
-The TFLite metadata flatbuffer (`metadata_schema.fbs`, file identifier `M001`) is built directly
-with the `flatbuffers` builder, field slots as in the schema; it mirrors what MediaPipe's
-`metadata_writers.image_segmenter.MetadataWriter` writes (RGB image input normalized with mean 0 /
-std 255, GRAYSCALE `segmentation_masks` output with a `labels.txt`, `SEGMENTER_METADATA` activation
-NONE because the model ends in a sigmoid). It goes into the model's `TFLITE_METADATA` buffer, the
+The TFLite metadata flatbuffer (`metadata_schema.fbs`, file identifier `M001`) is built with the
+schema's flatc-generated object API (`bgseg/export/schema`, vendored from MediaPipe); it mirrors
+what MediaPipe's `metadata_writers.image_segmenter.MetadataWriter` writes (RGB image input
+normalized with mean 0 / std 255, GRAYSCALE `segmentation_masks` output with a `labels.txt`,
+`SEGMENTER_METADATA` activation NONE because the model ends in a sigmoid). It goes into the model's `TFLITE_METADATA` buffer, the
 associated files are appended as a zip (like tflite-support's populator), and bgseg's own JSON
 (contract version, sizes, channels, quantization, training data) is the `BGSEG_METADATA` entry.
 """
@@ -18,6 +18,8 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from bgseg import contract, flatbuffer
+from bgseg.export.schema import image_segmenter_metadata_schema_py_generated as iss
+from bgseg.export.schema import metadata_schema_py_generated as mds
 from bgseg.version import __version__
 
 CONTRACT_VERSION = 1
@@ -25,14 +27,6 @@ TFLITE_METADATA = "TFLITE_METADATA"
 BGSEG_METADATA = "BGSEG_METADATA"
 MIN_PARSER_VERSION = "1.5.0"  # SubGraphMetadata.custom_metadata needs metadata parser 1.5.0
 LABELS_FILE = "labels.txt"
-
-# metadata_schema.fbs enums
-_RGB, _GRAYSCALE = 1, 2
-_IMAGE_PROPERTIES = 2
-_NORMALIZATION_OPTIONS = 1
-_TENSOR_AXIS_LABELS = 2
-_ACTIVATION_NONE = 0
-
 
 def bgseg_info(model, input_shape, config, extra=None):
     """bgseg's metadata entry for a model exported with `config` (a JSON-serializable dict)."""
@@ -57,80 +51,99 @@ def bgseg_info(model, input_shape, config, extra=None):
     return info
 
 
-def _string(b, text):
-    return b.CreateString(text)
-
-
-def _vector(b, offsets):
-    b.StartVector(4, len(offsets), 4)
-    for offset in reversed(offsets):
-        b.PrependUOffsetTRelative(offset)
-    return b.EndVector()
-
-
-def _floats(b, values):
-    b.StartVector(4, len(values), 4)
-    for value in reversed(values):
-        b.PrependFloat32(float(value))
-    return b.EndVector()
-
-
-def _table(b, slots, offsets=(), scalars=()):
-    """A table with `slots` fields: `offsets` {slot: uoffset}, `scalars` {slot: (kind, value)}."""
-    b.StartObject(slots)
-    for slot, offset in dict(offsets).items():
-        b.PrependUOffsetTRelativeSlot(slot, offset, 0)
-    for slot, (kind, value) in dict(scalars).items():
-        getattr(b, f"Prepend{kind}Slot")(slot, value, 0 if kind != "Bool" else False)
-    return b.EndObject()
-
-
-def _image_content(b, color_space, value_range=None):
-    props = _table(b, 2, scalars={0: ("Int8", color_space)})
-    offsets = {1: props}
-    if value_range:
-        offsets[2] = _table(
-            b, 2, scalars={0: ("Int32", value_range[0]), 1: ("Int32", value_range[1])}
-        )
-    return _table(b, 3, offsets, scalars={0: ("Uint8", _IMAGE_PROPERTIES)})
-
-
-def _segmenter_options():
-    b = flatbuffers.Builder(64)
-    b.Finish(_table(b, 2, scalars={0: ("Int8", _ACTIVATION_NONE)}), file_identifier=b"V001")
-    return bytes(b.Output())
-
-
 def segmenter_metadata(name, description):
-    """The MediaPipe image-segmenter `ModelMetadata` flatbuffer (bytes, identifier M001)."""
-    b = flatbuffers.Builder(1024)
-    # input: RGB image, normalized (x - 0) / 255, values in [0, 1]
-    mean, std = contract.NORMALIZATION["mean"], contract.NORMALIZATION["std"]
-    norm = _table(b, 2, {0: _floats(b, [mean]), 1: _floats(b, [std])})
-    unit = _table(b, 2, {1: norm}, scalars={0: ("Uint8", _NORMALIZATION_OPTIONS)})
-    in_stats = _table(b, 2, {0: _floats(b, [1.0]), 1: _floats(b, [0.0])})
-    in_tensor = _table(b, 7, {0: _string(b, "image"),
-                              1: _string(b, "Input image (RGB; the alpha channel of 4-channel "
-                                            "models carries the previous mask)."),
-                              3: _image_content(b, _RGB), 4: _vector(b, [unit]), 5: in_stats})
-    # output: one-channel person probability with a labels file
-    labels = _table(b, 5, {0: _string(b, LABELS_FILE),
-                           1: _string(b, "Labels for categories that the model can recognize.")},
-                    scalars={2: ("Int8", _TENSOR_AXIS_LABELS)})
-    out_stats = _table(b, 2)
-    out_tensor = _table(b, 7, {0: _string(b, "segmentation_masks"),
-                               1: _string(b, "Person probability in [0, 1]."),
-                               3: _image_content(b, _GRAYSCALE, value_range=(1, 2)),
-                               5: out_stats, 6: _vector(b, [labels])})
-    custom = _table(b, 2, {0: _string(b, "SEGMENTER_METADATA"),
-                           1: b.CreateByteVector(_segmenter_options())})
-    subgraph = _table(b, 10, {2: _vector(b, [in_tensor]), 3: _vector(b, [out_tensor]),
-                              9: _vector(b, [custom])})
-    root = _table(b, 8, {0: _string(b, name), 1: _string(b, description),
-                         2: _string(b, __version__), 3: _vector(b, [subgraph]),
-                         4: _string(b, "bgseg"), 7: _string(b, MIN_PARSER_VERSION)})
-    b.Finish(root, file_identifier=b"M001")
-    return bytes(b.Output())
+    """The MediaPipe image-segmenter `ModelMetadata` flatbuffer (bytes, identifier M001), built
+    with the metadata schema's generated object API."""
+    image = mds.TensorMetadataT()
+    image.name = "image"
+    image.description = ("Input image (RGB; the alpha channel of 4-channel models carries the "
+                         "previous mask).")
+    image.content = _image_content(mds.ColorSpaceType.RGB)
+    normalization = mds.NormalizationOptionsT()
+    normalization.mean = [contract.NORMALIZATION["mean"]]
+    normalization.std = [contract.NORMALIZATION["std"]]
+    unit = mds.ProcessUnitT()
+    unit.optionsType = mds.ProcessUnitOptions.NormalizationOptions
+    unit.options = normalization
+    image.processUnits = [unit]
+    image.stats = mds.StatsT()
+    image.stats.max, image.stats.min = [contract.VALUE_RANGE[1]], [contract.VALUE_RANGE[0]]
+
+    labels = mds.AssociatedFileT()
+    labels.name = LABELS_FILE
+    labels.description = "Labels for categories that the model can recognize."
+    labels.type = mds.AssociatedFileType.TENSOR_AXIS_LABELS
+    masks = mds.TensorMetadataT()
+    masks.name = "segmentation_masks"
+    masks.description = "Person probability in [0, 1]."
+    masks.content = _image_content(mds.ColorSpaceType.GRAYSCALE, value_range=(1, 2))
+    masks.stats = mds.StatsT()
+    masks.associatedFiles = [labels]
+
+    options = iss.ImageSegmenterOptionsT()
+    options.activation = iss.Activation.NONE  # the model ends in a sigmoid already
+    custom = mds.CustomMetadataT()
+    custom.name = "SEGMENTER_METADATA"
+    custom.data = list(_pack(options, b"V001"))
+
+    subgraph = mds.SubGraphMetadataT()
+    subgraph.inputTensorMetadata, subgraph.outputTensorMetadata = [image], [masks]
+    subgraph.customMetadata = [custom]
+    root = mds.ModelMetadataT()
+    root.name, root.description, root.version = name, description, __version__
+    root.author, root.minParserVersion = "bgseg", MIN_PARSER_VERSION
+    root.subgraphMetadata = [subgraph]
+    return _pack(root, b"M001")
+
+
+def _image_content(color_space, value_range=None):
+    properties = mds.ImagePropertiesT()
+    properties.colorSpace = color_space
+    content = mds.ContentT()
+    content.contentPropertiesType = mds.ContentProperties.ImageProperties
+    content.contentProperties = properties
+    if value_range:
+        content.range = mds.ValueRangeT()
+        content.range.min, content.range.max = value_range
+    return content
+
+
+def _pack(table, identifier):
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(table.Pack(builder), file_identifier=identifier)
+    return bytes(builder.Output())
+
+
+def read_segmenter_metadata(model_data):
+    """The TFLite metadata of `.tflite` bytes as a plain dict (every field, read with the schema),
+    its SEGMENTER_METADATA options decoded; for checks and the golden test."""
+    return parse_segmenter_metadata(read_entry(model_data, TFLITE_METADATA))
+
+
+def parse_segmenter_metadata(buf):
+    """A `ModelMetadata` flatbuffer (bytes) as a plain dict; see `read_segmenter_metadata`."""
+    if buf[4:8] != b"M001":
+        raise ValueError("the TFLITE_METADATA buffer is not a metadata flatbuffer (M001)")
+    tree = _plain(mds.ModelMetadataT.InitFromPackedBuf(bytearray(buf), 0))
+    for subgraph in tree.get("subgraphMetadata") or []:
+        for custom in subgraph.get("customMetadata") or []:
+            if custom["name"] == "SEGMENTER_METADATA":
+                custom["data"] = _plain(iss.ImageSegmenterOptionsT.InitFromPackedBuf(
+                    bytearray(bytes(custom["data"])), 0))
+    return tree
+
+
+def _plain(value):
+    """An object-API tree as JSON-ready dicts, lists, numbers and strings."""
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dict__"):
+        return {k: _plain(v) for k, v in sorted(vars(value).items())}
+    return value
 
 
 def _set_entry(model, name, data):
