@@ -6,7 +6,8 @@ what MediaPipe's `metadata_writers.image_segmenter.MetadataWriter` writes (RGB i
 normalized with mean 0 / std 255, GRAYSCALE `segmentation_masks` output with a `labels.txt`,
 `SEGMENTER_METADATA` activation NONE because the model ends in a sigmoid). It goes into the
 model's `TFLITE_METADATA` buffer, the associated files are appended as a zip (like tflite-support's
-populator), and bgseg's own JSON (contract version, sizes, channels, quantization, training data) is the `BGSEG_METADATA` entry.
+populator), and bgseg's own JSON (contract version, sizes, channels, quantization, training
+data) is the `BGSEG_METADATA` entry.
 """
 
 import io
