@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from bgseg.commands import batch, export, image, train, video, webcam
+from bgseg.commands import batch, check_gpu, coco_filter, export, image, train, video, webcam
 from bgseg.version import __version__
 
 # name -> (module with add_arguments/run, one-line help)
@@ -24,7 +24,10 @@ COMMANDS = {
                      "(needs the [beam] extra)"),
     "train": (train, "train or fine-tune a model (needs the [train] extra)"),
     "export": (export, "convert a Keras model to TFLite (float32/float16/dynamic/int8/qat), "
-                       "GPU-checked"),
+                       "GPU-checked; --report measures every mode"),
+    "check-gpu": (check_gpu, "check .tflite files against the TFLite GPU delegate's rules"),
+    "coco-filter": (coco_filter, "filter a COCO folder for people and print the report "
+                                 "(needs the [train] extra)"),
 }
 
 
@@ -81,7 +84,7 @@ TRAIN_EXTRA = ("keras", "tensorflow", "tf_keras", "tensorflow_model_optimization
                "matplotlib")
 
 
-NEEDS_TRAIN_EXTRA = ("train", "export")
+NEEDS_TRAIN_EXTRA = ("train", "export", "coco-filter")
 
 
 def _missing_train_extra():

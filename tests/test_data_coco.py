@@ -151,3 +151,14 @@ def test_real_coco_sets(name, tmp_path):
     result = filter_coco(root, CocoFilter(), cache_root=tmp_path)
     assert result.counts["kept"] == len(result.items) > 0
     assert result.counts["images"] == result.counts["kept"] + sum(result.counts["removed"].values())
+
+
+def test_coco_filter_command_prints_the_report(tiny_coco, tmp_path, capsys):
+    from bgseg.cli import main
+
+    assert main(["coco-filter", str(tiny_coco), "--max-people", "1", "--cache-dir",
+                 str(tmp_path)]) == 0
+    report = capsys.readouterr().out
+    assert report.startswith("COCO person filter:") and "kept" in report
+    assert main(["coco-filter", str(tmp_path / "nothing"), "--cache-dir", str(tmp_path)]) == 2
+    assert "nothing" in capsys.readouterr().err

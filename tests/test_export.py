@@ -314,3 +314,20 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     with pytest.raises(FileExistsError):
         write_atomic(b"other", path)
     assert not [p for p in tmp_path.iterdir() if p.name != "m.tflite"]  # no temp file left behind
+
+
+def test_export_report_command(tiny_model, tmp_path, capsys):
+    from bgseg.cli import main
+    from tests.test_training import _folder_dataset
+
+    data = _folder_dataset(tmp_path / "data")
+    tiny_model.save(tmp_path / "tiny.keras")
+    assert main(["export", str(tmp_path / "tiny.keras"), "--report", str(data), "-o",
+                 str(tmp_path / "out"), "--mode", "float32", "float16", "--json",
+                 str(tmp_path / "report.json")]) == 0
+    rows = {row["mode"]: row for row in json.loads((tmp_path / "report.json").read_text())["rows"]}
+    assert set(rows) == {"keras", "float32", "float16"}
+    assert abs(rows["float32"]["iou_vs_truth"] - rows["keras"]["iou_vs_truth"]) < 0.01
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "tiny_float16.tflite", "tiny_float32.tflite"]
+    assert "| float16 |" in capsys.readouterr().out

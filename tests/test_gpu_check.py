@@ -126,6 +126,11 @@ def test_command_line(graph_model, tmp_path, capsys):
             )
         )
     )
-    assert gpu_check.main([str(good)]) == 0
-    assert gpu_check.main([str(good), str(bad)]) == 1
+    from bgseg.cli import main
+
+    assert main(["check-gpu", str(good)]) == 0
+    assert main(["check-gpu", str(good), str(bad)]) == 1
     assert "depth multiplier 3" in capsys.readouterr().out
+    (bad.parent / "text.tflite").write_text("not a model")
+    assert main(["check-gpu", str(bad.parent / "text.tflite")]) == 1
+    assert "cannot read it as a .tflite model" in capsys.readouterr().err

@@ -1,8 +1,9 @@
 """`bgseg export`: Keras model -> GPU-checked `.tflite` files with MediaPipe segmenter metadata."""
 
+import json
 import pathlib
 
-MODES = ("float32", "float16", "dynamic", "int8", "qat")
+from bgseg.export.quantization import MODES
 
 
 def add_arguments(parser):
@@ -29,6 +30,12 @@ def add_arguments(parser):
     parser.add_argument("--allow-cpu-ops", action="store_true",
                         help="write the file even if the static GPU-delegate check fails (warns)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    report = parser.add_argument_group(
+        "report (--report DATA: export every --mode into the -o folder and measure size, Keras "
+        "parity, IoU on DATA's test split and the GPU check; int8/QAT use DATA's train split)")
+    report.add_argument("--report", metavar="DATA", help="folder dataset (images/ + masks/)")
+    report.add_argument("--limit", type=int, default=100, help="test images to evaluate")
+    report.add_argument("--json", type=pathlib.Path, help="also write the report rows as JSON")
 
 
 def _config(mode, args):
@@ -56,6 +63,8 @@ def _outputs(args):
 def run(args):
     import sys
 
+    if args.report:
+        return run_report(args)
     try:
         outputs = _outputs(args)
         configs = {mode: _config(mode, args) for mode in outputs}
@@ -98,4 +107,24 @@ def run(args):
     ) as error:
         print(f"bgseg export: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_report(args):
+    """`bgseg export MODEL --report DATA -o FOLDER --mode ...`: the table of docs/export.md."""
+    import sys
+
+    from bgseg.export.report import markdown, report
+
+    try:
+        rows, info = report(args.model, args.report, args.output, args.mode, args.limit,
+                            args.samples, args.epochs, args.preset, args.overwrite)
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        print(f"bgseg export: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.model}: input {info['input']}, {info['eval_images']} test images, "
+          f"{info['calibration_images']} calibration/QAT images")
+    print(markdown(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"info": info, "rows": rows}, indent=2))
     return 0

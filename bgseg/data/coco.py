@@ -30,31 +30,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgseg.data.coco_filter import CocoFilter  # noqa: F401 - part of this module's API
 from bgseg.data.folders import Item
 
 ANNOTATION_PATTERNS = ("instances_*.json", "person_keypoints_*.json")
 STEPS = ("no_person", "crowd", "too_many_people", "all_tiny", "coverage", "missing_image")
 _CACHE_VERSION = 1
-
-
-@dataclasses.dataclass(frozen=True)
-class CocoFilter:
-    """Filter parameters (fractions are of the image area)."""
-
-    max_people: int = 2
-    min_coverage: float = 0.2
-    max_coverage: float = 0.7
-    min_person_area: float = 0.01
-    crowd: str = "drop"
-
-    def __post_init__(self):
-        if self.crowd not in ("drop", "mask"):
-            raise ValueError(f"crowd must be 'drop' or 'mask', got {self.crowd!r}")
-        if not 0 <= self.min_coverage <= self.max_coverage <= 1:
-            raise ValueError(f"need 0 <= min_coverage <= max_coverage <= 1, got "
-                             f"{self.min_coverage}, {self.max_coverage}")
-        if self.max_people < 1:
-            raise ValueError(f"max_people must be >= 1, got {self.max_people}")
 
 
 @dataclasses.dataclass
@@ -220,28 +201,3 @@ def filter_coco(root, params=None, cache_root=None):
                                "items": [dataclasses.asdict(it) for it in kept]}, indent=1))
     os.replace(tmp, index_path)
     return CocoPersons(kept, counts, cache_dir)
-
-
-def main(argv=None):
-    """`python -m bgseg.data.coco ROOT [--max-people N ...]`: run the filter and print its
-    report."""
-    import argparse
-
-    defaults = CocoFilter()
-    parser = argparse.ArgumentParser(prog="python -m bgseg.data.coco", description=main.__doc__)
-    parser.add_argument("root", help="COCO folder (annotations/ + image folders)")
-    for field in dataclasses.fields(CocoFilter):
-        parser.add_argument(
-            f"--{field.name.replace('_', '-')}",
-            type=type(getattr(defaults, field.name)),
-            default=getattr(defaults, field.name),
-        )
-    parser.add_argument("--cache-dir", help="mask cache (default $BGSEG_CACHE or ~/.cache/bgseg)")
-    args = parser.parse_args(argv)
-    params = CocoFilter(**{f.name: getattr(args, f.name) for f in dataclasses.fields(CocoFilter)})
-    print(filter_coco(args.root, params, args.cache_dir).report())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -3,12 +3,22 @@
     from bgseg.export import QuantizationConfig, export_tflite
     export_tflite("model.keras", "model_fp16.tflite", QuantizationConfig.float16())
 
-Importing this package is cheap; TensorFlow loads on the first conversion.
+Importing this package is cheap (its names load on first use, so the CLI can read
+`bgseg.export.quantization.MODES` without LiteRT); TensorFlow loads on the first conversion.
 """
 
-from bgseg.export.convert import ExportError, ExportResult, export_tflite
-from bgseg.export.gpu_check import GpuCompatibilityError, GpuReport, check_model
-from bgseg.export.quantization import QuantizationConfig
+import importlib
+
+_HOMES = {"ExportError": "convert", "ExportResult": "convert", "export_tflite": "convert",
+          "GpuCompatibilityError": "gpu_check", "GpuReport": "gpu_check",
+          "check_model": "gpu_check", "QuantizationConfig": "quantization"}
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'bgseg.export' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"bgseg.export.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "ExportError",

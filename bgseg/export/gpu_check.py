@@ -11,13 +11,12 @@ The OpenGL ES delegate (the one MediaPipe uses) computes in float: quantized *we
 activations, QUANTIZE ops, integer I/O) run entirely on the CPU. Those are reported in `cpu_only`,
 not as `problems`: an int8 file is a CPU/NNAPI file by design.
 
-    python -m bgseg.export.gpu_check model.tflite [...]
+    bgseg check-gpu model.tflite [...]
 """
 
 import collections
 import dataclasses
 import pathlib
-import sys
 
 from ai_edge_litert import schema_py_generated as schema
 
@@ -227,20 +226,3 @@ def _type_name(value):
 def check_file(path):
     """`check_model` on a `.tflite` file."""
     return check_model(pathlib.Path(path).read_bytes())
-
-
-def main(argv=None):
-    paths = sys.argv[1:] if argv is None else argv
-    if not paths:
-        print("usage: python -m bgseg.export.gpu_check MODEL.tflite [...]", file=sys.stderr)
-        return 2
-    failed = 0
-    for path in paths:
-        report = check_file(path)
-        failed += bool(report.problems)
-        print(f"{path}: {report.summary()}")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Export a model in several modes and report size, Keras parity and accuracy on labelled data.
 
-    python -m bgseg.export.report runs/x/best.keras --data ../shared/data/ccp -o exports/ \\
+    bgseg export runs/x/best.keras --report ../shared/data/ccp -o exports/ \\
         --modes float32 float16 dynamic int8 qat
 
 For each mode: file size, parity with the Keras model (max / mean |difference|, IoU of the two
@@ -10,14 +10,11 @@ check. Evaluation reads the `test` split (bgseg.data.split) of a folder dataset
 models are evaluated as on a first video frame (previous mask zeros).
 """
 
-import argparse
-import json
 import pathlib
-import sys
 
 import numpy as np
 
-MODES = ("float32", "float16", "dynamic", "int8", "qat")
+from bgseg.export.quantization import MODES  # noqa: F401 - the report covers every mode
 
 
 def load_pairs(root, split, limit, shape):
@@ -90,31 +87,3 @@ def markdown(rows):
             f"{r['gpu_check']} |"
         )
     return "\n".join(lines)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bgseg.export.report",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", help=".keras model")
-    parser.add_argument("--data", required=True, help="folder dataset (images/ + masks/)")
-    parser.add_argument("-o", "--output", required=True, help="folder for the .tflite files")
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    parser.add_argument("--limit", type=int, default=100, help="test images to evaluate")
-    parser.add_argument("--samples", type=int, default=64, help="train images for int8/QAT")
-    parser.add_argument("--qat-epochs", type=int, default=2)
-    parser.add_argument("--preset", help="QAT: the preset the model was built from")
-    parser.add_argument("--json", type=pathlib.Path, help="also write the rows as JSON")
-    parser.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args(argv)
-    rows, info = report(args.model, args.data, args.output, args.modes, args.limit, args.samples,
-                        args.qat_epochs, args.preset, args.overwrite)
-    print(f"{args.model}: input {info['input']}, {info['eval_images']} test images, "
-          f"{info['calibration_images']} calibration/QAT images")
-    print(markdown(rows))
-    if args.json:
-        args.json.write_text(json.dumps({"info": info, "rows": rows}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
