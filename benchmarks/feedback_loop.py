@@ -4,9 +4,9 @@ Runs a 4-channel model on every held-out DAVIS clip twice, once with its previou
 (as the runtime does) and once with an empty prior on every frame, and reports per clip: IoU,
 false-positive and false-negative pixels (share of the frame) under both, and the frames where
 feedback loses most, with whether the loss is extra person (a region kept alive by the loop) or
-missing person (the loop dropping a part). Same pre-processing as compare_mediapipe.py.
+missing person (the loop dropping a part). Same pre-processing as benchmarks.compare_mediapipe.
 
-    python benchmarks/feedback_loop.py --model model.tflite [--json out.json]
+    python -m benchmarks.feedback_loop --model model.tflite [--json out.json]
 """
 
 import argparse
@@ -16,14 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from benchmarks import heldout
+from benchmarks.runners import THRESHOLD, RawModel
 
-import heldout  # noqa: E402  (benchmarks/heldout.py, next to this script)
-from compare_mediapipe import THRESHOLD, TFLiteModel  # noqa: E402
-
-from bgseg import evaluation  # noqa: E402
+from bgseg import evaluation
 
 
 def run_clip(model_fb, model_zero, frames):
@@ -55,15 +51,15 @@ def summarize(rows):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="a 4-channel bgseg .tflite")
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    p.add_argument("--data", default=str(heldout.DEFAULT_DATA))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", help="write the per-clip summary here")
     args = p.parse_args(argv)
     davis = Path(args.data) / "davis_train"
-    model_fb = TFLiteModel("feedback", args.model, args.threads)
+    model_fb = RawModel("feedback", args.model, args.threads)
     if model_fb.channels != 4:
         raise SystemExit("error: the model has no previous-mask channel")
-    model_zero = TFLiteModel("zero", args.model, args.threads, feedback=False)
+    model_zero = RawModel("zero", args.model, args.threads, feedback=False)
     report = {}
     print(
         "| clip | IoU fed back | IoU empty prior | FP % fed back / empty | FN % fed back / empty |"

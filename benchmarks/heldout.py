@@ -11,10 +11,12 @@ import json
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from bgseg import io as bgseg_io
 from bgseg.data.split import split_of
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPOSITORY.parent / "shared" / "data"  # ../shared/data next to the checkout
 
 HELD_OUT = ("val", "test")
 IMAGE_SETS = ("celebamask", "ccp", "coco_person")
@@ -40,10 +42,13 @@ def read_image(path):
 
 
 def read_mask(path):
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise OSError(f"cannot read mask {path}")
-    return mask > 0
+    """Boolean person mask (label > 0), read as training reads it (`bgseg.data.folders`)."""
+    from bgseg.data.folders import read_mask as read_label
+
+    try:
+        return read_label(path) > 0
+    except ValueError as error:
+        raise OSError(str(error)) from None
 
 
 def _need(path):
@@ -64,8 +69,9 @@ def folder_pairs(root, limit=None):
 
 
 def coco_person(root, limit=None):
-    """coco_person: the union of the person polygons of each held-out image, rasterized."""
-    from pycocotools import mask as mask_utils
+    """coco_person: the union of the person annotations of each held-out image, rasterized as
+    training rasterizes them (`bgseg.data.coco.rasterize`)."""
+    from bgseg.data.coco import rasterize
 
     annotations = _need(Path(root) / "annotations" / "person_keypoints_val2017.json")
     data = json.loads(annotations.read_text())
@@ -76,17 +82,7 @@ def coco_person(root, limit=None):
             by_image.setdefault(ann["image_id"], []).append(ann)
     images = sorted((i for i in data["images"] if is_held_out(i["id"])), key=lambda i: str(i["id"]))
     for info in images[:limit]:
-        h, w = info["height"], info["width"]
-        truth = np.zeros((h, w), bool)
-        for ann in by_image.get(info["id"], []):
-            segm = ann["segmentation"]
-            if isinstance(segm, list):
-                rle = mask_utils.merge(mask_utils.frPyObjects(segm, h, w))
-            elif isinstance(segm["counts"], list):
-                rle = mask_utils.frPyObjects(segm, h, w)
-            else:
-                rle = segm
-            truth |= mask_utils.decode(rle).astype(bool)
+        truth = rasterize(by_image.get(info["id"], []), info["height"], info["width"]) > 0
         image = read_image(Path(root) / "val2017" / info["file_name"])
         yield str(info["id"]), image, _check(info["id"], image, truth)
 

@@ -1,6 +1,6 @@
 """What the runtime's optional post-processing does to mask quality, on held-out data.
 
-    python benchmarks/postprocess_quality.py --model MODEL.tflite [--limit 60]
+    python -m benchmarks.postprocess_quality --model MODEL.tflite [--limit 60]
 
 Images (`ccp`, `celebamask`; held-out per `bgseg.data.split`): IoU at 0.5 and the mean absolute
 error inside a 5-pixel band around the true boundary, without and with guided-filter refinement.
@@ -10,22 +10,17 @@ flip rate, without and with temporal smoothing (refinement off, to isolate it). 
 """
 
 import argparse
-import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
+from benchmarks.heldout import DEFAULT_DATA
+from bgseg import evaluation
+from bgseg.data.split import split_of
+from bgseg.io import read_image
+from bgseg.runtime import Segmenter, VideoSegmenter
 
-from bgseg import evaluation  # noqa: E402
-from bgseg.data.split import split_of  # noqa: E402
-from bgseg.io import read_image  # noqa: E402
-from bgseg.runtime import Segmenter, VideoSegmenter  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data"
+DATA = DEFAULT_DATA
 CLIPS = ("hike", "lucia", "swing")
 
 

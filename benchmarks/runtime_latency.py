@@ -1,6 +1,6 @@
 """Per-frame latency of the bgseg runtime, split into pre-processing, invoke and post-processing.
 
-    python benchmarks/runtime_latency.py --model bgseg/assets/default_video.tflite --threads 2
+    python -m benchmarks.runtime_latency --model bgseg/assets/default_video.tflite --threads 2
 
 Runs `VideoSegmenter` (mask feedback) on a video file (`--video`, looped) or on synthetic frames of
 `--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of
@@ -12,19 +12,13 @@ No TensorFlow is imported.
 import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
-
-from bgseg import io  # noqa: E402
-from bgseg.effects import Effect  # noqa: E402
-from bgseg.runtime import VideoSegmenter  # noqa: E402
+from bgseg import io
+from bgseg.effects import Effect
+from bgseg.runtime import VideoSegmenter
 
 
 def _frames(args):

@@ -25,12 +25,10 @@ def tiny_tflite(tmp_path_factory):
             import keras
 
             from bgseg.export import QuantizationConfig, export_tflite
-            from bgseg.models import build_model
+            from tests.helpers import tiny_hourglass
 
             keras.utils.set_random_seed(channels)
-            model = build_model("hourglass", input_shape=(64, 64, channels),
-                                encoder_filters=(8, 16, 16, 32), decoder_filters=8, head_layers=2,
-                                head_growth=4)
+            model = tiny_hourglass(64, channels)
             config = {
                 "float32": QuantizationConfig.float32(),
                 "float16": QuantizationConfig.float16(),

@@ -318,9 +318,9 @@ def test_written_files_get_ordinary_permissions(tmp_path):
 
 def test_export_report_command(tiny_model, tmp_path, capsys):
     from bgseg.cli import main
-    from tests.test_training import _folder_dataset
+    from tests.helpers import folder_dataset
 
-    data = _folder_dataset(tmp_path / "data")
+    data = folder_dataset(tmp_path / "data")
     tiny_model.save(tmp_path / "tiny.keras")
     assert main(["export", str(tmp_path / "tiny.keras"), "--report", str(data), "-o",
                  str(tmp_path / "out"), "--mode", "float32", "float16", "--json",

@@ -4,18 +4,12 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from bgseg.models import PRESETS, build_model  # noqa: E402
+from tests.helpers import tiny_hourglass  # noqa: E402
 
 
 def _tiny_hourglass(channels=4, keras_module=None):
-    return build_model(
-        "hourglass",
-        input_shape=(64, 64, channels),
-        encoder_filters=(16, 32, 32, 64),
-        decoder_filters=16,
-        head_layers=2,
-        head_growth=4,
-        keras_module=keras_module,
-    )
+    return tiny_hourglass(64, channels, encoder_filters=(16, 32, 32, 64), decoder_filters=16,
+                          keras_module=keras_module)
 
 
 @pytest.mark.parametrize("name", [n for n in PRESETS if not n.startswith("tiramisu_103")])

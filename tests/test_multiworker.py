@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.test_training import _folder_dataset, _recipe_file
+from tests.helpers import folder_dataset, recipe_file
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def test_two_workers_end_with_identical_weights(tmp_path):
 
     from bgseg.training.distributed import weights_digest
 
-    recipe = _recipe_file(tmp_path / "tiny.json", _folder_dataset(tmp_path / "data"),
+    recipe = recipe_file(tmp_path / "tiny.json", folder_dataset(tmp_path / "data"),
                           strategy="multiworker", images_per_epoch=32, model="selfie_256",
                           model_kwargs={"input_shape": [64, 64, 4]})  # no BatchNormalization
     run_dir = tmp_path / "run"

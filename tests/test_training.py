@@ -3,37 +3,13 @@
 import json
 
 import cv2
-import numpy as np
 import pytest
 
 from bgseg.training.config import load_recipe
 from bgseg.training.trainer import RunDirError, prepare_run_dir
+from tests.helpers import folder_dataset, recipe_file, tiny_recipe_model
 
-TINY_MODEL = {"input_shape": [32, 32, 4], "encoder_filters": [8, 16, 16, 32], "decoder_filters": 8,
-              "head_layers": 2, "head_growth": 4}
-
-
-def _folder_dataset(root, n=40):
-    (root / "images").mkdir(parents=True)
-    (root / "masks").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        image = rng.integers(0, 80, (48, 40, 3), dtype=np.uint8)
-        mask = np.zeros((48, 40), np.uint8)
-        cx, cy = rng.integers(10, 30), rng.integers(10, 38)
-        cv2.circle(mask, (int(cx), int(cy)), 9, 255, -1)
-        image[mask > 0] = (200, 150, 120)
-        cv2.imwrite(str(root / "images" / f"{i:03d}.jpg"), image)
-        cv2.imwrite(str(root / "masks" / f"{i:03d}.png"), mask)
-    return root
-
-
-def _recipe_file(path, data, **fields):
-    recipe = {"name": "tiny", "model": "hourglass_256", "model_kwargs": TINY_MODEL, "epochs": 2,
-              "images_per_epoch": 16, "batch_size": 8, "val_images": 6, "plot_images": 2,
-              "sources": [{"type": "folder", "path": str(data), "weight": 1}], **fields}
-    path.write_text(json.dumps(recipe))
-    return path
+TINY_MODEL = tiny_recipe_model()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +18,7 @@ def tiny_run(tmp_path_factory):
     from bgseg.training.trainer import train
 
     root = tmp_path_factory.mktemp("train")
-    recipe_path = _recipe_file(root / "tiny.json", _folder_dataset(root / "data"))
+    recipe_path = recipe_file(root / "tiny.json", folder_dataset(root / "data"))
     run_dir = root / "run"
     train(load_recipe(recipe_path), output=run_dir, verbose=0)
     return recipe_path, run_dir
@@ -92,9 +68,9 @@ def test_other_recipe_refused_unless_overwrite(tiny_run, tmp_path):
 
 def test_recipe_validation(tmp_path):
     with pytest.raises(ValueError, match="unknown recipe field"):
-        load_recipe(_recipe_file(tmp_path / "a.json", tmp_path, lerning_rate=1))
+        load_recipe(recipe_file(tmp_path / "a.json", tmp_path, lerning_rate=1))
     with pytest.raises(ValueError, match="loss"):
-        load_recipe(_recipe_file(tmp_path / "b.json", tmp_path, loss="dice"))
+        load_recipe(recipe_file(tmp_path / "b.json", tmp_path, loss="dice"))
     with pytest.raises(FileNotFoundError, match="nope.json"):
         load_recipe(tmp_path / "nope.json")
 
@@ -130,7 +106,7 @@ def test_init_from_seeds_an_image_twin_from_the_video_run(tiny_run, tmp_path):
     recipe_path, run_dir = tiny_run
     data = json.loads(recipe_path.read_text())["sources"][0]["path"]
     image_model = {**TINY_MODEL, "input_shape": [32, 32, 3]}
-    path = _recipe_file(tmp_path / "twin.json", data, name="twin", epochs=1,
+    path = recipe_file(tmp_path / "twin.json", data, name="twin", epochs=1,
                         model_kwargs=image_model, init_from=str(run_dir / "best.keras"),
                         plot_images=0)
     logs = []

@@ -3,10 +3,10 @@ import pytest
 
 pytest.importorskip("keras")
 
-from bgseg.models import build_model  # noqa: E402
 from bgseg.training.transfer import transfer_weights  # noqa: E402
+from tests.helpers import tiny_hourglass  # noqa: E402
 
-KW = dict(encoder_filters=(8, 16, 16, 32), decoder_filters=8, head_layers=3, head_growth=4)
+KW = {"head_layers": 3}  # on top of tests.helpers.TINY_HOURGLASS
 
 
 def _randomised(model, seed=0):
@@ -20,8 +20,8 @@ def _randomised(model, seed=0):
 
 
 def test_video_to_image_twin_is_close_to_video_model_with_empty_prior():
-    video = _randomised(build_model("hourglass", input_shape=(64, 64, 4), **KW))
-    image = build_model("hourglass", input_shape=(64, 64, 3), **KW)
+    video = _randomised(tiny_hourglass(64, 4, **KW))
+    image = tiny_hourglass(64, 3, **KW)
     report = transfer_weights(video, image)
     assert not report["skipped"]
     assert {"stem_conv", "head_dense_l0_dw", "head_dense_l2_conv", "mask"} <= set(report["partial"])
@@ -31,13 +31,13 @@ def test_video_to_image_twin_is_close_to_video_model_with_empty_prior():
     # channel in the head, a small constant shift, which fine-tuning absorbs
     want = video.predict(x4, verbose=0)
     assert np.abs(want - image.predict(x, verbose=0)).max() < 0.05
-    fresh = build_model("hourglass", input_shape=(64, 64, 3), **KW)
+    fresh = tiny_hourglass(64, 3, **KW)
     assert np.abs(want - fresh.predict(x, verbose=0)).max() > 0.1
 
 
 def test_image_to_video_keeps_fresh_weights_for_the_new_channel():
-    image = _randomised(build_model("hourglass", input_shape=(64, 64, 3), **KW))
-    video = build_model("hourglass", input_shape=(64, 64, 4), **KW)
+    image = _randomised(tiny_hourglass(64, 3, **KW))
+    video = tiny_hourglass(64, 4, **KW)
     fresh_prior_kernel = video.get_layer("stem_conv").get_weights()[0][:, :, 3].copy()
     transfer_weights(image, video)
     stem = video.get_layer("stem_conv").get_weights()[0]

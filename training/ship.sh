@@ -41,18 +41,18 @@ python -m bgseg export bgseg/assets/mediapipe_selfie.keras -o tflite/mediapipe_s
 cp tflite/mediapipe_selfie_256_float16.tflite bgseg/assets/mediapipe_selfie.tflite
 
 tflite/ci_gpu_delegate.sh
-python benchmarks/compare_mediapipe.py --model tflite/bgseg_video_256_float16.tflite \
+python -m benchmarks.compare_mediapipe --model tflite/bgseg_video_256_float16.tflite \
   --name bgseg_video_256_float16 --without-feedback --with-runtime --smoothing 0.7 \
   --also converted_original=tflite/mediapipe_selfie_256_float16.tflite \
   --markdown docs/results/bgseg_video_256_float16.md --json docs/results/bgseg_video_256_float16.json \
   --overwrite
-python benchmarks/compare_mediapipe.py --model tflite/bgseg_video_256_float16.tflite \
+python -m benchmarks.compare_mediapipe --model tflite/bgseg_video_256_float16.tflite \
   --name bgseg_video_256_float16 --split test --sets celebamask ccp coco_person davis \
   --markdown docs/results/bgseg_video_256_float16_test.md \
   --json docs/results/bgseg_video_256_float16_test.json --overwrite
-python benchmarks/compare_mediapipe.py --model tflite/bgseg_image_256_float16.tflite \
+python -m benchmarks.compare_mediapipe --model tflite/bgseg_image_256_float16.tflite \
   --name bgseg_image_256_float16 --sets celebamask ccp coco_person \
   --markdown docs/results/bgseg_image_256_float16.md --json docs/results/bgseg_image_256_float16.json \
   --overwrite
-python benchmarks/feedback_loop.py --model tflite/bgseg_video_256_float16.tflite \
+python -m benchmarks.feedback_loop --model tflite/bgseg_video_256_float16.tflite \
   --json docs/results/feedback_loop.json

@@ -1,0 +1,106 @@
+"""The models of a comparison: the raw model (one `.tflite`, bilinear stretch in, no
+post-processing) and the same model through the shipped runtime (`bgseg.runtime.VideoSegmenter`)."""
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bgseg import contract
+
+THRESHOLD = 0.5  # probability -> person mask, for every model
+
+
+class RawModel:
+    """The raw model, timed: the frame stretched bilinearly to the model's H x W (as MediaPipe's
+    own ImageSegmenter feeds a model, so that both models get the same input), scaled by the
+    contract's 1/255, run through the runtime's `TFLiteModel` (the project's one TFLite runner),
+    and the probability resized back bilinearly. No post-processing."""
+
+    def __init__(self, name, path, threads, feedback=True):
+        from bgseg.runtime import TFLiteModel
+
+        self.name, self.path, self.feedback = name, Path(path), feedback
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{name}: model file not found: {self.path}")
+        self.model = TFLiteModel(self.path, threads=threads)
+        self.height, self.width, self.channels = (self.model.height, self.model.width,
+                                                  self.model.channels)
+        self._input = np.zeros((self.height, self.width, self.channels), np.float32)
+        self.invoke_seconds, self.frame_seconds = [], []
+        self.reset()
+        for _ in range(3):  # warm-up, not timed
+            self.model(self._input)
+
+    def describe(self):
+        return {"name": self.name, "path": str(self.path),
+                "input": [1, self.height, self.width, self.channels],
+                "input_dtype": self.model.input_dtype.name}
+
+    def reset(self):
+        """Forget the previous mask (start of a clip, or a still image)."""
+        self.prior = np.zeros((self.height, self.width), np.float32)
+
+    def __call__(self, bgr):
+        """Person probability of a BGR uint8 frame at the frame's size."""
+        start = time.perf_counter()
+        rgb = cv2.cvtColor(cv2.resize(bgr, (self.width, self.height),
+                                      interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+        np.multiply(rgb, contract.SCALE, out=self._input[..., :3], casting="unsafe")
+        if self.channels == 4:
+            self._input[..., 3] = self.prior
+        self.model.set_input(self._input)
+        invoke_start = time.perf_counter()
+        self.model.invoke()
+        self.invoke_seconds.append(time.perf_counter() - invoke_start)
+        prob = self.model.get_output()
+        if not np.isfinite(prob).all():
+            raise ValueError(f"{self.name}: the model output non-finite values ({self.path}); "
+                             "a broken export (e.g. unfrozen VAR_HANDLE/READ_VARIABLE ops)?")
+        if self.feedback:
+            self.prior = prob
+        alpha = contract.mask_to_frame(prob, bgr.shape[1], bgr.shape[0])
+        self.frame_seconds.append(time.perf_counter() - start)
+        return alpha
+
+    def timing(self):
+        invoke, frame = np.array(self.invoke_seconds), np.array(self.frame_seconds)
+        return {"frames": int(frame.size), "median_invoke_ms": float(np.median(invoke) * 1e3),
+                "mean_frame_ms": float(frame.mean() * 1e3), "fps": float(frame.size / frame.sum())}
+
+
+class RuntimeModel:
+    """The same model through `bgseg.runtime.VideoSegmenter` with its post-processing (guided-filter
+    refinement, optional temporal smoothing), for comparison with the raw model."""
+
+    def __init__(self, name, path, threads, smoothing):
+        from bgseg.runtime import VideoSegmenter
+
+        self.name, self.path = name, Path(path)
+        self.segmenter = VideoSegmenter(
+            str(path), threads=threads, refine=True, smoothing=smoothing
+        )
+        self.smoothing = smoothing
+        self.invoke_seconds, self.frame_seconds = [], []
+
+    def describe(self):
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "runtime": "bgseg.runtime.VideoSegmenter",
+            "refine": True,
+            "smoothing": self.smoothing,
+        }
+
+    def reset(self):
+        self.segmenter.reset()
+
+    def __call__(self, bgr):
+        start = time.perf_counter()
+        alpha = self.segmenter(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        self.frame_seconds.append(time.perf_counter() - start)
+        self.invoke_seconds.append(self.segmenter.timings["invoke"])
+        return alpha
+
+    timing = RawModel.timing
