@@ -11,7 +11,8 @@ import signal
 import sys
 import threading
 
-from bgseg.commands import batch, check_gpu, coco_filter, export, image, train, video, webcam
+from bgseg.commands import (batch, check_gpu, coco_filter, common, export, image, train, video,
+                            webcam)
 from bgseg.version import __version__
 
 # name -> (module with add_arguments/run, one-line help)
@@ -58,21 +59,17 @@ def main(argv=None):
     _set_logging(args.verbose)
     missing = _missing_train_extra() if args.command in NEEDS_TRAIN_EXTRA else None
     if missing:
-        print(f'bgseg {args.command}: needs the [train] extra ({missing} is not installed): '
-              f'pip install "bgseg[train]"', file=sys.stderr)
-        return 2
+        return _needs_train_extra(args.command, missing)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None  # like Ctrl-C
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
-        print("bgseg: interrupted", file=sys.stderr)
+        common.note("interrupted")
         return 130
     except ModuleNotFoundError as error:
         if error.name and error.name.split(".")[0] in TRAIN_EXTRA:
-            print(f'bgseg {args.command}: needs the [train] extra ({error.name} is not installed): '
-                  f'pip install "bgseg[train]"', file=sys.stderr)
-            return 2
+            return _needs_train_extra(args.command, error.name)
         raise
     finally:
         if main_thread:
@@ -85,6 +82,12 @@ TRAIN_EXTRA = ("keras", "tensorflow", "tf_keras", "tensorflow_model_optimization
 
 
 NEEDS_TRAIN_EXTRA = ("train", "export", "coco-filter")
+
+
+def _needs_train_extra(command, module):
+    common.error(f'{command} needs the [train] extra ({module} is not installed): '
+                 f'pip install "bgseg[train]"')
+    return 2
 
 
 def _missing_train_extra():

@@ -30,6 +30,13 @@ class InputError(Exception):
         self.path, self.reason = path, reason
 
 
+class OutputExists(InputError, FileExistsError):
+    """The output file exists and replacing it was not asked for."""
+
+    def __init__(self, path):
+        super().__init__(path, "output exists (pass --overwrite to replace it)")
+
+
 def _to_rgb8(image, path):
     if image.dtype == np.uint16:
         image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
@@ -188,7 +195,7 @@ def check_output(path, inputs=(), overwrite=False):
         if same:
             raise InputError(path, "output is the same file as the input")
     if path.exists() and not overwrite:
-        raise InputError(path, "output exists (pass --overwrite to replace it)")
+        raise OutputExists(path)
 
 
 def temp_file(path):
@@ -222,16 +229,28 @@ def atomic_output(path, overwrite=False):
     """Yield a temporary path next to `path` (same extension); move it into place on success."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise InputError(path, "output exists (pass --overwrite to replace it)")
+        raise OutputExists(path)
     tmp = output_temp_file(path)
     try:
         yield tmp
+        if not overwrite and path.exists():
+            raise InputError(path, "appeared while it was being written; not replacing it")
         try:
             os.replace(tmp, path)
         except OSError as error:
             raise InputError(path, f"cannot write the output ({error.strerror or error})") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path, data, overwrite=False):
+    """Write bytes atomically (the project's one atomic writer: a killed process leaves the old
+    file or the new one, never half); OutputExists unless `overwrite`."""
+    with atomic_output(path, overwrite) as tmp:
+        try:
+            Path(tmp).write_bytes(data)
+        except OSError as error:
+            raise InputError(path, f"cannot write the output ({error.strerror or error})") from None
 
 
 def encode_image(image, suffix, name):
@@ -258,12 +277,7 @@ def encode_image(image, suffix, name):
 def write_image(path, image, overwrite=False):
     """Write an RGB, RGBA or grayscale uint8 image atomically; the format follows the extension."""
     path = Path(path)
-    buffer = encode_image(image, path.suffix, path)
-    with atomic_output(path, overwrite) as tmp:
-        try:
-            buffer.tofile(tmp)
-        except OSError as error:
-            raise InputError(path, f"cannot write the output ({error.strerror or error})") from None
+    write_bytes(path, encode_image(image, path.suffix, path).tobytes(), overwrite)
 
 
 class VideoReader:

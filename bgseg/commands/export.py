@@ -3,6 +3,7 @@
 import json
 import pathlib
 
+from bgseg.commands import common
 from bgseg.export.quantization import MODES
 
 
@@ -61,23 +62,21 @@ def _outputs(args):
 
 
 def run(args):
-    import sys
-
     if args.report:
         return run_report(args)
     try:
         outputs = _outputs(args)
         configs = {mode: _config(mode, args) for mode in outputs}
     except ValueError as error:
-        print(f"bgseg export: {error}", file=sys.stderr)
+        common.error(error)
         return 2
     for path in outputs.values():
         if path.exists() and not args.overwrite:
-            print(f"bgseg export: {path} exists (use --overwrite)", file=sys.stderr)
+            common.error(f"{path} exists (use --overwrite)")
             return 1
     needs_data = any(config.is_integer for config in configs.values())
     if needs_data and not args.representative:
-        print("bgseg export: int8/qat need --representative DIR (images)", file=sys.stderr)
+        common.error("int8/qat need --representative DIR (images)")
         return 2
 
     from bgseg.export import ExportError, GpuCompatibilityError, export_tflite
@@ -105,22 +104,20 @@ def run(args):
         FileNotFoundError,
         ValueError,
     ) as error:
-        print(f"bgseg export: {error}", file=sys.stderr)
+        common.error(error)
         return 1
     return 0
 
 
 def run_report(args):
     """`bgseg export MODEL --report DATA -o FOLDER --mode ...`: the table of docs/export.md."""
-    import sys
-
     from bgseg.export.report import markdown, report
 
     try:
         rows, info = report(args.model, args.report, args.output, args.mode, args.limit,
                             args.samples, args.epochs, args.preset, args.overwrite)
     except (FileExistsError, FileNotFoundError, ValueError) as error:
-        print(f"bgseg export: {error}", file=sys.stderr)
+        common.error(error)
         return 1
     print(f"{args.model}: input {info['input']}, {info['eval_images']} test images, "
           f"{info['calibration_images']} calibration/QAT images")

@@ -34,8 +34,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    import sys
-
+    from bgseg.commands import common
     from bgseg.training.config import load_recipe
     from bgseg.training.trainer import RunDirError, data_throughput, train
 
@@ -51,6 +50,6 @@ def run(args):
             train(recipe, output=args.output, overwrite=args.overwrite,
                   verbose=2 if args.quiet else 1)
     except (FileNotFoundError, ValueError, RunDirError) as e:
-        print(f"bgseg train: {e}", file=sys.stderr)
+        common.error(e)
         return 2
     return 0

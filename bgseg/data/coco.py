@@ -196,8 +196,9 @@ def filter_coco(root, params=None, cache_root=None):
     counts["split"] = {s: 0 for s in ("train", "val", "test")}
     for it in kept:
         counts["split"][split_of(it.key)] += 1
-    tmp = index_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"params": dataclasses.asdict(params), "counts": counts,
-                               "items": [dataclasses.asdict(it) for it in kept]}, indent=1))
-    os.replace(tmp, index_path)
+    from bgseg import io
+
+    io.write_bytes(index_path, json.dumps({"params": dataclasses.asdict(params), "counts": counts,
+                                           "items": [dataclasses.asdict(it) for it in kept]},
+                                          indent=1).encode(), overwrite=True)
     return CocoPersons(kept, counts, cache_dir)

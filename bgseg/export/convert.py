@@ -13,12 +13,11 @@ import warnings
 
 from ai_edge_litert import schema_py_generated as schema
 
-from bgseg import flatbuffer
+from bgseg import flatbuffer, io
+from bgseg.contract import INPUT_NAME, OUTPUT_NAME  # noqa: F401 - re-exported
 from bgseg.export import gpu_check
 from bgseg.export.quantization import QuantizationConfig
-from bgseg.io import temp_file
 
-from bgseg.contract import INPUT_NAME, OUTPUT_NAME  # noqa: F401 - re-exported
 SIGNATURE_KEY = "serving_default"
 
 
@@ -154,21 +153,9 @@ def _tensor_map(name, index):
 
 
 def write_atomic(data, output_path, overwrite=False):
-    """Write bytes via a temporary file and a rename; refuse to replace a file unless
-    `overwrite`."""
+    """Write bytes with `bgseg.io.write_bytes`; FileExistsError unless `overwrite`."""
     path = pathlib.Path(output_path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_file(path)  # permissions of a plain open(), not mkstemp's 0600
-    try:
-        tmp.write_bytes(data)
-        if not overwrite and path.exists():
-            raise FileExistsError(f"{path} appeared during export; not replacing it")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    io.write_bytes(path, bytes(data), overwrite)
     return path
 
 

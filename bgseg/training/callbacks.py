@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import time
 from pathlib import Path
 
@@ -10,12 +9,12 @@ import cv2
 import keras
 import numpy as np
 
+from bgseg import io
+
 
 def write_json(path, data):
     """Write JSON atomically (a killed process leaves the old file or the new one, never half)."""
-    tmp = Path(path).with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    io.write_bytes(path, json.dumps(data, indent=1).encode(), overwrite=True)
 
 
 class RunState(keras.callbacks.Callback):
@@ -36,9 +35,8 @@ class RunState(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._t0
-        tmp = self.run_dir / "last-partial.keras"
-        self.model.save(tmp)
-        os.replace(tmp, self.run_dir / "last.keras")
+        with io.atomic_output(self.run_dir / "last.keras", overwrite=True) as tmp:
+            self.model.save(tmp)
         value = (logs or {}).get(self.monitor)
         best = self.state.get("best")
         if value is not None and (best is None or value < best):

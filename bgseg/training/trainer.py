@@ -24,7 +24,7 @@ from bgseg.training.callbacks import Plots, RunState, write_json
 from bgseg.training.distributed import (all_sum, check_same_epoch, fix_keras_multiworker_build,
                                         make_strategy, weights_digest, worker_role)
 
-RUN_FILES = ("best.keras", "last.keras", "last-partial.keras", "state.json", "log.csv")
+RUN_FILES = ("best.keras", "last.keras", "state.json", "log.csv")
 RUN_DIRS = ("plots", "tensorboard")
 
 
