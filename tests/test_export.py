@@ -303,16 +303,17 @@ def test_qat_with_pruning_and_clustering(tiny_model, tmp_path):
 
 
 def test_written_files_get_ordinary_permissions(tmp_path):
-    from bgseg.export.convert import write_atomic
+    from bgseg.io import write_bytes
 
+    path = tmp_path / "m.tflite"
     umask = os.umask(0o022)
     try:
-        path = write_atomic(b"tflite", tmp_path / "m.tflite")
+        write_bytes(path, b"tflite")
     finally:
         os.umask(umask)
     assert path.read_bytes() == b"tflite" and (path.stat().st_mode & 0o777) == 0o644
     with pytest.raises(FileExistsError):
-        write_atomic(b"other", path)
+        write_bytes(path, b"other")
     assert not [p for p in tmp_path.iterdir() if p.name != "m.tflite"]  # no temp file left behind
 
 
@@ -331,3 +332,22 @@ def test_export_report_command(tiny_model, tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "tiny_float16.tflite", "tiny_float32.tflite"]
     assert "| float16 |" in capsys.readouterr().out
+
+
+def test_freeze_private_api():
+    """`convert.freeze` wraps TF's private convert_variables_to_constants_v2: this fails loudly
+    when TensorFlow moves it, and proves that the frozen graph holds no variables."""
+    import tensorflow as tf
+
+    from bgseg.export.convert import freeze
+
+    weight = tf.Variable(3.0)
+
+    @tf.function(input_signature=[tf.TensorSpec([1], tf.float32)])
+    def scaled(x):
+        return x * weight
+
+    frozen = freeze(scaled.get_concrete_function())
+    ops = {op.type for op in frozen.graph.get_operations()}
+    assert not ops & {"ReadVariableOp", "VarHandleOp"}, ops
+    assert frozen(tf.constant([2.0]))[0].numpy().tolist() == [6.0]

@@ -9,7 +9,7 @@ Importing this package is cheap (its names load on first use, so the CLI can rea
 
 import importlib
 
-_HOMES = {"ExportError": "convert", "ExportResult": "convert", "export_tflite": "convert",
+_HOMES = {"ExportError": "convert", "ExportResult": "pipeline", "export_tflite": "pipeline",
           "GpuCompatibilityError": "gpu_check", "GpuReport": "gpu_check",
           "check_model": "gpu_check", "QuantizationConfig": "quantization"}
 

@@ -1,21 +1,18 @@
-"""Keras model -> `.tflite`: batch 1, static H x W, TFLite builtin ops only, named tensors.
+"""The converter core: Keras model -> `.tflite` bytes, batch 1, static H x W, builtin ops only.
 
-The model is traced through a concrete function with input signature `[1, H, W, C]` named `input`;
-the output tensor is renamed `mask`. Conversion fails loudly when an op would need Flex/Select-TF
-ops. The result is checked against the GPU-delegate rules (`gpu_check`), gets MediaPipe image
-segmenter metadata plus bgseg's JSON entry (`metadata`), and is written atomically.
+The model is traced through a concrete function with input signature `[1, H, W, C]` named `input`
+and frozen; TFLite's converter is set up for the quantization mode (also by the QAT child process,
+`bgseg.export.qat`). Conversion fails loudly when an op would need Flex/Select-TF ops.
+`bgseg.export.pipeline.export_tflite` names the tensors, checks the GPU rules, adds the metadata
+and writes the file.
 """
 
-import dataclasses
 import os
 import pathlib
-import warnings
 
 from ai_edge_litert import schema_py_generated as schema
 
-from bgseg import flatbuffer, io
-from bgseg.contract import INPUT_NAME, OUTPUT_NAME  # noqa: F401 - re-exported
-from bgseg.export import gpu_check
+from bgseg.contract import INPUT_NAME, OUTPUT_NAME
 from bgseg.export.quantization import QuantizationConfig
 
 SIGNATURE_KEY = "serving_default"
@@ -23,22 +20,6 @@ SIGNATURE_KEY = "serving_default"
 
 class ExportError(RuntimeError):
     """The model cannot be converted under the bgseg contract (builtin ops, static shapes)."""
-
-
-@dataclasses.dataclass
-class ExportResult:
-    """What `export_tflite` wrote: the file, its size, the config and the GPU-delegate report."""
-
-    path: pathlib.Path
-    size_bytes: int
-    config: QuantizationConfig
-    input_shape: tuple
-    gpu_report: "gpu_check.GpuReport"
-    metadata: dict = None
-
-    def summary(self):
-        return (f"{self.path} ({self.config.name}, {self.size_bytes / 1024:.1f} KiB, input "
-                f"{list(self.input_shape)}): GPU delegate check {self.gpu_report.summary()}")
 
 
 def load_keras_model(model_or_path):
@@ -77,46 +58,61 @@ def model_input_shape(model):
     return shape[1:]
 
 
-def _converter(model, shape, config, representative_data):
-    import tensorflow as tf
+def freeze(concrete_function):
+    """The function with its variables folded into constants, so that the `.tflite` has no
+    READ_VARIABLE ops. TF has no public API for this (`TFLiteConverter.from_keras_model` cannot fix
+    the batch at 1): this wraps the one private TF function the project uses;
+    tests/test_export.py::test_freeze_private_api fails loudly when it moves."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from bgseg.export.representative import representative_samples
+    return convert_variables_to_constants_v2(concrete_function)
+
+
+def tflite_converter(model, shape, mode, io_type="float32", samples=None):
+    """A `TFLiteConverter` for `model` (Keras 3 or tf_keras) at input `[1, *shape]`: `mode` is
+    "float32", "float16", "dynamic" or "int8" (full integer, also the last step of QAT) with
+    `samples` (float32 `[1, H, W, C]` arrays) for calibration and `io_type` for its I/O."""
+    import tensorflow as tf
 
     @tf.function(input_signature=[tf.TensorSpec([1, *shape], tf.float32, name=INPUT_NAME)])
     def serve(x):
         return {OUTPUT_NAME: model(x, training=False)}
 
-    # Freeze the weights into constants: a resource-variable graph would keep READ_VARIABLE ops.
-    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [freeze(serve.get_concrete_function())])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if config.mode == "float16":
+    if mode == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
-    elif config.mode == "dynamic":
+    elif mode == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif config.is_integer:
-        samples = representative_samples(representative_data, model, config.representative_samples)
+    elif mode == "int8":
+        samples = list(samples)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([s] for s in samples)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        io_dtype = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[config.io_type]
-        converter.inference_input_type = io_dtype
-        converter.inference_output_type = io_dtype
+        io_dtype = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[io_type]
+        converter.inference_input_type = converter.inference_output_type = io_dtype
+    elif mode != "float32":
+        raise ValueError(f"tflite_converter: unknown mode {mode!r}")
     return converter
 
 
 def convert_keras(model, config=None, representative_data=None):
-    """Convert a (Keras 3 or tf_keras) model to `.tflite` bytes with tensors named input/mask.
+    """Convert a (Keras 3 or tf_keras) model to `.tflite` bytes (tensors named by
+    `name_io_tensors` afterwards). `config.mode` "qat" is `bgseg.export.qat`'s; every other mode
+    is handled here."""
+    from bgseg.export.representative import representative_samples
 
-    `config.mode` "qat" is not handled here (see `bgseg.export.qat`); every other mode is.
-    """
     config = config or QuantizationConfig.float16()
     if config.mode == "qat":
         raise ValueError("convert_keras does not run QAT; call export_tflite or bgseg.export.qat")
     shape = model_input_shape(model)
-    converter = _converter(model, shape, config, representative_data)
+    samples = None
+    if config.is_integer:
+        samples = representative_samples(representative_data, model, config.representative_samples)
+    converter = tflite_converter(model, shape, "int8" if config.is_integer else config.mode,
+                                 config.io_type, samples)
     try:
         data = converter.convert()
     except Exception as error:  # ConverterError: message lists the offending ops
@@ -124,13 +120,13 @@ def convert_keras(model, config=None, representative_data=None):
             f"conversion to TFLite builtin ops failed ({config.name}); bgseg does not "
             f"emit Flex/Select-TF ops:\n{error}"
         ) from error
-    return name_io_tensors(data)
+    return data
 
 
-def name_io_tensors(data):
-    """Name the (single) input and output tensors `input` and `mask` in `.tflite` bytes, and set
-    the one signature `serving_default` (input -> mask) for signature runners."""
-    model = flatbuffer.read_model(data)
+def name_io_tensors(model):
+    """Name the (single) input and output tensors `input` and `mask` of a parsed `.tflite`
+    (`schema.ModelT`, changed in place) and set the one signature `serving_default`
+    (input -> mask) for signature runners."""
     graph = model.subgraphs[0]
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ExportError("converted model must have exactly one input and one output tensor")
@@ -142,7 +138,7 @@ def name_io_tensors(data):
     signature.inputs = [_tensor_map(INPUT_NAME, graph.inputs[0])]
     signature.outputs = [_tensor_map(OUTPUT_NAME, graph.outputs[0])]
     model.signatureDefs = [signature]
-    return flatbuffer.write_model(model)
+    return model
 
 
 def _tensor_map(name, index):
@@ -150,63 +146,3 @@ def _tensor_map(name, index):
     tensor_map.name = name
     tensor_map.tensorIndex = int(index)
     return tensor_map
-
-
-def write_atomic(data, output_path, overwrite=False):
-    """Write bytes with `bgseg.io.write_bytes`; FileExistsError unless `overwrite`."""
-    path = pathlib.Path(output_path)
-    io.write_bytes(path, bytes(data), overwrite)
-    return path
-
-
-def export_tflite(model_or_path, output_path, config=None, representative_data=None, metadata=None,
-                  allow_cpu_ops=False, overwrite=False, preset=None):
-    """Convert a Keras model (or `.keras` file) to a GPU-checked `.tflite` with segmenter metadata.
-
-    Args:
-        model_or_path: a Keras model or the path of a `.keras` file.
-        output_path: the `.tflite` to write; an existing file is kept unless `overwrite`.
-        config: a `QuantizationConfig` (default float16).
-        representative_data: for int8/qat: a folder of images, an array `[N, H, W, C]` in [0, 1] or
-        a
-            dataset of such batches (or of `(x, y)` pairs; QAT trains on the pairs).
-        metadata: extra fields for bgseg's JSON metadata entry (e.g. `{"training_data": "..."}`), or
-            `False` to write no metadata at all.
-        allow_cpu_ops: warn instead of failing when the static GPU-delegate check finds problems.
-        overwrite: replace an existing `output_path`.
-        preset: QAT only: the preset (name or `Preset`) the model was built from, when `model.name`
-            is not a preset name.
-    Returns:
-        `ExportResult`.
-    """
-    config = config or QuantizationConfig.float16()
-    path = pathlib.Path(output_path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-    model = load_keras_model(model_or_path)
-    shape = model_input_shape(model)
-    if config.mode == "qat":
-        from bgseg.export import qat
-
-        data = qat.quantize_aware_convert(model, config, representative_data, preset=preset)
-    else:
-        data = convert_keras(model, config, representative_data)
-
-    report = gpu_check.check_model(data)
-    # integer computation is what int8/qat files are for (CPU/NNAPI); anything else must be fixed
-    if report.problems or (report.cpu_only and not config.is_integer):
-        message = f"{path.name}: not fully GPU-delegate compatible:\n{report.summary()}"
-        if not allow_cpu_ops:
-            raise gpu_check.GpuCompatibilityError(message + "\n(pass allow_cpu_ops=True / "
-                                                  "--allow-cpu-ops to write it anyway)")
-        warnings.warn(message, stacklevel=2)
-
-    info = None
-    if metadata is not False:
-        from bgseg.export import metadata as metadata_writer
-
-        info = metadata_writer.bgseg_info(model, shape, config, extra=metadata or {})
-        data = metadata_writer.attach(data, info)
-    write_atomic(data, path, overwrite=overwrite)
-    return ExportResult(path=path, size_bytes=path.stat().st_size, config=config,
-                        input_shape=(1, *shape), gpu_report=report, metadata=info)

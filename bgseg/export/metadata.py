@@ -161,9 +161,11 @@ def _set_entry(model, name, data):
     model.metadata = [*(model.metadata or []), entry]
 
 
-def attach(data, info, labels=("person",)):
-    """Return `.tflite` bytes with segmenter metadata, the labels zip and the bgseg JSON entry."""
-    model = flatbuffer.read_model(data)
+def attach(model, info, labels=("person",)):
+    """`.tflite` bytes of `model` (a parsed `schema.ModelT`, or bytes) with the segmenter
+    metadata, the labels zip and the bgseg JSON entry."""
+    if not isinstance(model, schema.ModelT):
+        model = flatbuffer.read_model(model)
     description = (
         f"bgseg person segmentation, input [1, H, W, {info['input']['shape'][3]}] in [0, 1], "
         f"output [1, H, W, 1] person probability"

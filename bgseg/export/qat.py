@@ -100,7 +100,7 @@ def training_pairs(data, model, count):
 
 def quantize_aware_convert(model, config, data, preset=None):
     """Run QAT for `config` (mode "qat") on `model` in a subprocess; return `.tflite` bytes."""
-    from bgseg.export.convert import ExportError, name_io_tensors
+    from bgseg.export.convert import ExportError
 
     spec = builder_spec(model, preset)
     x, y = training_pairs(data, model, config.representative_samples)
@@ -118,7 +118,7 @@ def quantize_aware_convert(model, config, data, preset=None):
         data = (job / "model.tflite").read_bytes()
         log = (job / "log.json").read_text() if (job / "log.json").exists() else "{}"
     print(f"QAT fine-tuning: {log}", file=sys.stderr)
-    return name_io_tensors(data)
+    return data
 
 
 def _loss():
@@ -147,9 +147,11 @@ def _calibrate_ranges(qat_model, float_model, x, batch_size=8):
 
     TF-MOT initialises activation ranges at [-6, 6] and moves them with an exponential moving
     average (decay 0.999), which a few epochs of fine-tuning cannot correct; the converted model
-    then quantizes with those ranges. Wrapped layers keep their names (`quant_<name>`), so each
-    `output`/`post_activation` range is the min/max of the float layer's output, the input range
-    that of the data, and the `pre_activation` range of a sigmoid layer that of its logits.
+    then quantizes with those ranges. TF-MOT has no public API for these variables: they are found
+    by TF-MOT 0.8's variable names, and a RuntimeError says so when none match. Wrapped layers
+    keep their names (`quant_<name>`), so each `output`/`post_activation` range is the min/max of
+    the float layer's output, the input range that of the data, and the `pre_activation` range of
+    a sigmoid layer that of its logits.
     """
     import tf_keras
 
@@ -164,6 +166,13 @@ def _calibrate_ranges(qat_model, float_model, x, batch_size=8):
                 targets.setdefault(name, []).append((var, kind.endswith("max"),
                                                      kind.startswith("pre_activation")))
     names = [n for n in targets if n is not None]
+    if None not in targets or not names:  # the one place that relies on TF-MOT's internal names
+        import tensorflow_model_optimization as tfmot
+
+        raise RuntimeError(
+            f"tensorflow-model-optimization {tfmot.__version__} no longer names its quantizer "
+            f"range variables quantize_layer_min/max and <output|post_activation|"
+            f"pre_activation>_min/max; re-check bgseg.export.qat._calibrate_ranges")
     probe = tf_keras.Model(float_model.inputs, [float_model.get_layer(n).output for n in names])
     low, high = {}, {}
 
@@ -187,11 +196,10 @@ def _calibrate_ranges(qat_model, float_model, x, batch_size=8):
 
 def run_job(job):
     """Child process: rebuild with tf_keras, (prune/cluster), QAT, convert to int8."""
-    import tensorflow as tf
     import tensorflow_model_optimization as tfmot
     import tf_keras
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+    from bgseg.export.convert import tflite_converter
     from bgseg.models import build_model
 
     job = pathlib.Path(job)
@@ -238,21 +246,8 @@ def run_job(job):
     _calibrate_ranges(qat_model, model, x)
     log["qat_loss"] = _fit(qat_model, x, y, config)
 
-    shape = [1, *kwargs["input_shape"]]
-
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="input")])
-    def serve(inputs):
-        return {"mask": qat_model(inputs, training=False)}
-
-    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: (
-        [s[None]] for s in x[: config["representative_samples"]]
-    )
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    io_dtype = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[config["io_type"]]
-    converter.inference_input_type = converter.inference_output_type = io_dtype
+    converter = tflite_converter(qat_model, kwargs["input_shape"], "int8", config["io_type"],
+                                 [s[None] for s in x[: config["representative_samples"]]])
     (job / "model.tflite").write_bytes(converter.convert())
     (job / "log.json").write_text(json.dumps(log))
 

@@ -4,9 +4,8 @@ Typical use: start the 3-channel image twin from a trained 4-channel video model
 and fine-tune briefly. Layers are matched by name. Where a layer's input channels differ, each
 channel is traced back through the graph to where it was made (an input channel or a layer's output
 channel; concatenations, batch norms, activations, resizes, adds and pools pass channels through)
-and
-the weights of the channels both models share are copied; weights of channels the source lacks keep
-their fresh initialisation.
+and the weights of the channels both models share are copied; weights of channels the source lacks
+keep their fresh initialisation.
 """
 
 import numpy as np
@@ -21,8 +20,9 @@ def channel_labels(model):
     made = {}  # output tensor id -> labels
     inputs = {}
     for layer in model.layers:
-        nodes = layer._inbound_nodes
-        in_tensors = [t for node in nodes[:1] for t in _flatten(node.input_tensors)]
+        # `layer.input`: the (public) input tensor(s) of a layer called once, as in every bgseg
+        # builder; a layer shared between two calls has no single input and raises
+        in_tensors = [] if type(layer).__name__ == "InputLayer" else _flatten(layer.input)
         in_labels = [lab for t in in_tensors for lab in made.get(id(t), [])]
         out = layer.output
         channels = out.shape[-1]
