@@ -1,9 +1,8 @@
 """Mask-quality and temporal-stability metrics on NumPy arrays (no TensorFlow).
 
 Probabilities ("alphas") are floats in [0, 1]; a mask is `alpha > threshold`. Truth masks may be
-bool
-or {0, 1} arrays. `TemporalMeter` accumulates the video metrics frame by frame so that long clips
-never have to sit in memory.
+bool or {0, 1} arrays. `TemporalMeter` accumulates the video metrics frame by frame so that long
+clips never have to sit in memory. (`bgseg.metrics` holds the Keras training metrics.)
 """
 
 import numpy as np

@@ -13,7 +13,8 @@ import pytest  # noqa: E402
 def tiny_tflite(tmp_path_factory):
     """`tiny_tflite(channels=4, mode="float32")` -> path of a tiny exported hourglass (64x64).
 
-    Modes: float32, float16, int8 (int8 input/output tensors). Each variant is exported once.
+    Modes: float32, float16, int8 (int8 input/output tensors). Each variant is exported once;
+    `tiny_tflite.keras_path(channels)` is the Keras model they were exported from.
     """
     import numpy as np
 
@@ -37,7 +38,9 @@ def tiny_tflite(tmp_path_factory):
             data = np.random.default_rng(0).random((4, 64, 64, channels), np.float32)
             path = folder / f"tiny{channels}_{mode}.tflite"
             export_tflite(model, path, config, representative_data=data if mode == "int8" else None)
+            model.save(folder / f"tiny{channels}.keras")  # the same weights for every mode
             cache[channels, mode] = path
         return cache[channels, mode]
 
+    make.keras_path = lambda channels=4: folder / f"tiny{channels}.keras"
     return make

@@ -27,15 +27,21 @@ def _record_inputs(segmenter):
 
 @pytest.mark.parametrize("mode", ["float32", "float16", "int8"])
 def test_every_quantization_gives_a_full_size_probability(tiny_tflite, mode):
+    import keras
+
     with runtime.load(tiny_tflite(4, mode), refine=False) as seg:
         assert isinstance(seg, VideoSegmenter)
         mask = seg.segment(_frame())
-    with runtime.load(tiny_tflite(4, "float32"), refine=False) as reference:
-        expected = reference.segment(_frame())
+    # the reference is the Keras model the files were exported from, fed through the contract
+    model = keras.models.load_model(tiny_tflite.keras_path(4), compile=False)
+    x = np.zeros((1, 64, 64, 4), np.float32)
+    contract.to_model_input(_frame(), 64, 64, out=x[0, ..., :3])
+    expected = contract.mask_to_frame(model.predict(x, verbose=0)[0, ..., 0], 91, 37)
     assert mask.shape == (37, 91) and mask.dtype == np.float32
     assert 0.0 <= mask.min() and mask.max() <= 1.0
-    # same weights: float16/int8 stay close to float32 (int8 I/O is (de)quantized from the file)
-    tolerance = {"float32": 1e-6, "float16": 0.02, "int8": 0.1}[mode]
+    # float32 is the Keras model; float16/int8 stay close (int8 I/O (de)quantized from the file)
+    tolerance = {"float32": 1e-5, "float16": 0.02, "int8": 0.1}[mode]
+    assert np.abs(mask - expected).max() < 10 * tolerance
     assert np.abs(mask - expected).mean() < tolerance
 
 

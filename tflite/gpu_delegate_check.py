@@ -35,24 +35,15 @@ FORBIDDEN_LOG = ("not supported by GPU delegate", "Restored original execution p
                  "will run on the CPU")
 VIDEO_FRAMES = 3
 
-# Computes the interpreter reference in bgseg's main environment (ai-edge-litert, numpy 2).
+# The CPU reference, computed in bgseg's main environment (numpy 2) by the project's one TFLite
+# runner (`bgseg.runtime.TFLiteModel`: contract check, quantized I/O) with the contract's scaling.
 REFERENCE_CODE = """
 import sys, numpy as np
-from ai_edge_litert.interpreter import Interpreter
+from bgseg import contract
+from bgseg.runtime import TFLiteModel
 frames = np.load(sys.argv[2])["frames"]
-it = Interpreter(model_path=sys.argv[1]); it.allocate_tensors()
-i, o = it.get_input_details()[0], it.get_output_details()[0]
-out = []
-for f in frames:
-    x = f[None, ..., :i["shape"][3]].astype(np.float32) / 255.0
-    if i["dtype"] != np.float32:
-        s, z = i["quantization"]; q = np.iinfo(i["dtype"])
-        x = np.clip(np.round(x / s + z), q.min, q.max).astype(i["dtype"])
-    it.set_tensor(i["index"], x); it.invoke(); y = it.get_tensor(o["index"])
-    if o["dtype"] != np.float32:
-        s, z = o["quantization"]; y = (y.astype(np.float32) - z) * s
-    out.append(y[0, ..., 0])
-np.save(sys.argv[3], np.stack(out))
+model = TFLiteModel(sys.argv[1])
+np.save(sys.argv[3], model.predict(frames[..., :model.channels] * contract.SCALE)[..., 0])
 """
 
 

@@ -13,7 +13,6 @@ import numpy as np
 
 from bgseg import io
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +41,7 @@ def folder_items(root):
     masks = {p.stem: p for p in masks_dir.iterdir() if p.suffix.lower() == ".png"}
     items, unmatched = [], []
     for p in sorted(images_dir.iterdir()):
-        if p.suffix.lower() not in IMAGE_EXTENSIONS:
+        if p.suffix.lower() not in io.IMAGE_EXTENSIONS:
             continue
         if p.stem in masks:
             items.append(Item(key=p.stem, image=str(p), mask=str(masks[p.stem])))

@@ -12,6 +12,8 @@ import time
 import cv2
 import numpy as np
 
+from bgseg.contract import SCALE
+
 from bgseg.data import augment as aug
 
 # Extra channels of an on-policy training sample: the previous frame's RGB and a 0/1 flag.
@@ -69,8 +71,8 @@ class Sampler:
     def _make(self, rng, sample, train):
         cfg, hw = self.config, self.out_hw
         m = aug.crop_matrix(rng, sample.image.shape[:2], hw, cfg, sample.person_center, train)
-        image = aug.warp(sample.image, m, hw).astype(np.float32) / 255.0
-        mask = aug.warp(sample.mask, m, hw).astype(np.float32) / 255.0
+        image = aug.warp(sample.image, m, hw).astype(np.float32) * SCALE
+        mask = aug.warp(sample.mask, m, hw).astype(np.float32) * SCALE
         if train and cfg.background_prob and rng.random() < cfg.background_prob:
             image = aug.composite(image, mask, self._background(rng))
         if train and cfg.shadow and rng.random() < cfg.shadow:
@@ -82,7 +84,7 @@ class Sampler:
             if train and cfg.on_policy and rng.random() < cfg.on_policy:
                 prev, extra = self._on_policy_prior(rng, sample, m, image, mask)
             elif sample.prev_mask is not None and rng.random() < cfg.video_prev_prob:
-                prev = aug.warp(sample.prev_mask, m, hw).astype(np.float32) / 255.0
+                prev = aug.warp(sample.prev_mask, m, hw).astype(np.float32) * SCALE
                 if rng.random() < cfg.video_perturb:
                     prev = aug.affine_mask(rng, prev)
             else:
@@ -107,8 +109,8 @@ class Sampler:
         """(prior for the previous frame, [previous frame RGB, flag 1]) of an on-policy sample."""
         hw = self.out_hw
         if sample.prev_image is not None:
-            prev_image = aug.warp(sample.prev_image, m, hw).astype(np.float32) / 255.0
-            prev_mask = aug.warp(sample.prev_mask, m, hw).astype(np.float32) / 255.0
+            prev_image = aug.warp(sample.prev_image, m, hw).astype(np.float32) * SCALE
+            prev_mask = aug.warp(sample.prev_mask, m, hw).astype(np.float32) * SCALE
             if self.config.photometric:
                 prev_image = aug.photometric(rng, prev_image)
         else:
@@ -122,7 +124,7 @@ class Sampler:
     def _background(self, rng):
         bg = self.backgrounds.get(int(rng.integers(len(self.backgrounds))))
         m = aug.crop_matrix(rng, bg.shape[:2], self.out_hw, self.config, None, train=True)
-        return aug.warp(bg, m, self.out_hw).astype(np.float32) / 255.0
+        return aug.warp(bg, m, self.out_hw).astype(np.float32) * SCALE
 
     def validation_arrays(self, count, weights=None):
         """Up to `count` validation samples spread over the sources by weight: (x, y) arrays."""

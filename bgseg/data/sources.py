@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgseg import io
 from bgseg.data.coco import CocoFilter, filter_coco
 from bgseg.data.davis import davis_items
 from bgseg.data.folders import folder_items, read_image, read_mask
@@ -151,7 +152,7 @@ class Backgrounds:
             if not folder.is_dir():
                 raise FileNotFoundError(f"background folder not found: {folder}")
             self.paths += sorted(
-                p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+                p for p in folder.iterdir() if p.suffix.lower() in io.IMAGE_EXTENSIONS
             )
         if folders and not self.paths:
             raise ValueError(f"no background photos in {', '.join(map(str, folders))}")

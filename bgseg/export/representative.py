@@ -12,16 +12,16 @@ import pathlib
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def _read_folder(folder, height, width, limit):
     from bgseg.contract import to_model_input
-    from bgseg.io import InputError, read_image
+    from bgseg.io import IMAGE_EXTENSIONS, InputError, read_image
 
-    files = sorted(p for p in pathlib.Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in pathlib.Path(folder).rglob("*")
+                   if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {folder}")
+        raise ValueError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) found under {folder}")
     for path in files[:limit]:
         try:
             image = read_image(path)

@@ -11,6 +11,8 @@ import numpy as np
 
 from bgseg import io
 
+MONITOR = "val_IOU_calc_loss"  # what checkpoints and the run state track (lower is better)
+
 
 def write_json(path, data):
     """Write JSON atomically (a killed process leaves the old file or the new one, never half)."""
@@ -22,7 +24,7 @@ class RunState(keras.callbacks.Callback):
     the
     number of finished epochs, the best monitored value and the training speed."""
 
-    def __init__(self, run_dir, state, images_per_epoch, monitor="val_IOU_calc_loss", log=print):
+    def __init__(self, run_dir, state, images_per_epoch, monitor=MONITOR, log=print):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.state = state

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bgseg.training.callbacks import Plots, RunState, write_json
+from bgseg.training.callbacks import MONITOR, Plots, RunState, write_json
 from bgseg.training.distributed import (all_sum, check_same_epoch, fix_keras_multiworker_build,
                                         make_strategy, weights_digest, worker_role)
 
@@ -202,7 +202,7 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     n_plot = min(recipe.plot_images, len(val_x))
     plot_idx = np.unique(np.linspace(0, len(val_x) - 1, n_plot).astype(int))  # across sources
     callbacks = [
-        keras.callbacks.ModelCheckpoint(write_dir / "best.keras", monitor="val_IOU_calc_loss",
+        keras.callbacks.ModelCheckpoint(write_dir / "best.keras", monitor=MONITOR,
                                         mode="min", save_best_only=True,
                                         initial_value_threshold=state["best"]),
         keras.callbacks.CSVLogger(write_dir / "log.csv", append=True),
