@@ -21,6 +21,7 @@ which gives temporal consistency without recurrent layers. With `channels=3` the
 image variant (no previous mask).
 """
 
+from bgseg.contract import INPUT_NAME, OUTPUT_NAME
 from bgseg.models import blocks
 
 
@@ -55,7 +56,7 @@ def build_hourglass(input_shape=(256, 256, 4), stem_filters=16, encoder_filters=
     if compression not in (16, 32):
         raise ValueError(f"compression must be 16 or 32, got {compression}")
 
-    inputs = K.Input(shape=input_shape, name="input")
+    inputs = K.Input(shape=input_shape, name=INPUT_NAME)
     # 1. stem: large kernel, stride 4, on the full-resolution input
     x = blocks.conv_bn_relu(K, inputs, stem_filters, kernel_size=7, strides=4, name="stem")
     # 2. encoder: 1/4 -> 1/32 with compressed bottlenecks
@@ -81,5 +82,5 @@ def build_hourglass(input_shape=(256, 256, 4), stem_filters=16, encoder_filters=
     x = K.layers.Concatenate(name="head_cat_input")([x, inputs])
     x = blocks.dense_block(K, x, head_layers, head_growth, name="head_dense", separable=True)
     # 5. one-channel sigmoid output at input resolution
-    outputs = K.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(x)
+    outputs = K.layers.Conv2D(1, 1, activation="sigmoid", name=OUTPUT_NAME)(x)
     return K.Model(inputs, outputs, name=name)

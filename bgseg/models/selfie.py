@@ -20,6 +20,7 @@ frame's mask; its stem weights start at zero, so the converted 4-channel model i
 feature map of the input size given, so any input size (a multiple of 16) works.
 """
 
+from bgseg.contract import INPUT_NAME, OUTPUT_NAME
 from bgseg.models import blocks
 
 # (depthwise kernel, expanded width, output width, squeeze-excitation width or 0, activation,
@@ -55,7 +56,7 @@ def build_selfie(input_shape=(256, 256, 4), name="selfie", keras_module=None):
     if height % 16 or width % 16:
         raise ValueError(f"selfie input size must be a multiple of 16, got {height}x{width}")
 
-    inputs = K.Input(shape=input_shape, name="input")
+    inputs = K.Input(shape=input_shape, name=INPUT_NAME)
     stem = K.layers.Conv2D(STEM_FILTERS, 3, strides=2, padding="same", name="stem_conv")(inputs)
     stem = _activation(K, stem, "hard_swish", "stem_act")
     x, features = stem, []
@@ -71,7 +72,7 @@ def build_selfie(input_shape=(256, 256, 4), name="selfie", keras_module=None):
         skip = stem if skip_index == "stem" else features[skip_index]
         x = _decoder_stage(K, x, skip, width_, f"dec{stage}")
     logits = K.layers.Conv2DTranspose(1, 2, strides=2, padding="same", name="segment")(x)
-    outputs = K.layers.Activation("sigmoid", name="mask")(logits)
+    outputs = K.layers.Activation("sigmoid", name=OUTPUT_NAME)(logits)
     return K.Model(inputs, outputs, name=name)
 
 

@@ -8,6 +8,7 @@ block produced), concatenation with the skip, and a dense block. A 1x1 sigmoid c
 the person probability. Dense layers are BN-ReLU-3x3 conv-dropout.
 """
 
+from bgseg.contract import INPUT_NAME, OUTPUT_NAME
 from bgseg.models import blocks
 
 
@@ -32,7 +33,7 @@ def build_tiramisu(
     if channels not in (3, 4):
         raise ValueError(f"tiramisu input must have 3 or 4 channels, got {channels}")
 
-    inputs = K.Input(shape=input_shape, name="input")
+    inputs = K.Input(shape=input_shape, name=INPUT_NAME)
     x = K.layers.Conv2D(first_filters, 3, padding="same", name="first_conv")(inputs)
     skips = []
     for i, n in enumerate(down_layers):
@@ -48,7 +49,7 @@ def build_tiramisu(
         full, new = blocks.dense_block(K, x, n, growth, name=f"up{i}", dropout=dropout,
                                        return_new=True)
         x = full if last else new
-    outputs = K.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(x)
+    outputs = K.layers.Conv2D(1, 1, activation="sigmoid", name=OUTPUT_NAME)(x)
     return K.Model(inputs, outputs, name=name)
 
 

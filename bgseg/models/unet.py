@@ -1,5 +1,6 @@
 """A plain U-Net baseline (Ronneberger et al. 2015) with batch norm and same padding."""
 
+from bgseg.contract import INPUT_NAME, OUTPUT_NAME
 from bgseg.models import blocks
 
 
@@ -13,7 +14,7 @@ def build_unet(input_shape=(256, 256, 3), base_filters=16, depth=4, name="unet",
     if channels not in (3, 4):
         raise ValueError(f"unet input must have 3 or 4 channels, got {channels}")
 
-    inputs = K.Input(shape=input_shape, name="input")
+    inputs = K.Input(shape=input_shape, name=INPUT_NAME)
     x, skips = inputs, []
     for level in range(depth):
         filters = base_filters * 2 ** level
@@ -31,5 +32,5 @@ def build_unet(input_shape=(256, 256, 3), base_filters=16, depth=4, name="unet",
         x = K.layers.Concatenate(name=f"dec{level}_cat")([x, skips[level]])
         x = blocks.conv_bn_relu(K, x, filters, name=f"dec{level}_a")
         x = blocks.conv_bn_relu(K, x, filters, name=f"dec{level}_b")
-    outputs = K.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(x)
+    outputs = K.layers.Conv2D(1, 1, activation="sigmoid", name=OUTPUT_NAME)(x)
     return K.Model(inputs, outputs, name=name)
