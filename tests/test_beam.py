@@ -164,3 +164,10 @@ def test_unknown_model_fails_before_the_pipeline(inputs, tmp_path, capsys):
     assert batch(good[0], "-o", tmp_path / "out", "--model", "no_such_model") == 2
     assert "no_such_model" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_runner_option_errors_are_one_line(inputs, tmp_path, capsys):
+    _, good, _ = inputs
+    assert batch(good[0], "-o", tmp_path / "out", "--runner", "DataflowRunner") == 2
+    err = capsys.readouterr().err
+    assert "DataflowRunner could not start the pipeline" in err and "Traceback" not in err

@@ -105,7 +105,13 @@ def run(args):
     if not os.environ.get("BGSEG_VERBOSE") and not any(
             o.startswith("--default_sdk_harness_log_level") for o in pipeline_options):
         pipeline_options.append("--default_sdk_harness_log_level=ERROR")  # worker processes
-    summary = bgseg_beam.run(options, pipeline_options)
+    try:
+        summary = bgseg_beam.run(options, pipeline_options)
+    except (ValueError, ImportError) as exc:  # runner options or the runner's own extras
+        common.error(f"{args.runner} could not start the pipeline: {str(exc).strip()}")
+        common.note('Dataflow needs pip install "apache-beam[gcp]" and --project=, --region=, '
+                    '--temp_location=; see docs/scale.md')
+        return 2
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
