@@ -351,3 +351,27 @@ def test_freeze_private_api():
     ops = {op.type for op in frozen.graph.get_operations()}
     assert not ops & {"ReadVariableOp", "VarHandleOp"}, ops
     assert frozen(tf.constant([2.0]))[0].numpy().tolist() == [6.0]
+
+
+@pytest.mark.slow
+def test_qat_runs_on_the_selfie_architecture(tmp_path):
+    """The selfie models' hard-swish (Rescaling, Multiply) and squeeze-excitation gates (Multiply)
+    are outside TF-MOT's registry: they get an output-only QuantizeConfig, and QAT of the shipped
+    video model produces a file that agrees with it on the sample photo."""
+    import cv2
+
+    from bgseg import contract
+    from bgseg.export.parity import compare
+    from bgseg.io import read_image
+    from bgseg.models import build_model
+    from tests.helpers import PHOTO
+
+    model = build_model("selfie_256", weights="default_video")
+    rgb = contract.to_model_input(read_image(PHOTO), 256, 256)
+    views = np.stack([rgb, rgb[:, ::-1], cv2.GaussianBlur(rgb, (5, 5), 0), rgb * 0.7])
+    x = np.concatenate([views, np.zeros(views.shape[:3] + (1,), np.float32)], -1)
+    y = model.predict(x, verbose=0)
+    result = export_tflite(model, tmp_path / "selfie_qat.tflite",
+                           QuantizationConfig.qat(epochs=1, representative_samples=4),
+                           representative_data=(x, y), preset="selfie_256")
+    assert compare(model, result.path.read_bytes(), x).mask_iou > 0.8

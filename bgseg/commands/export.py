@@ -111,12 +111,14 @@ def run(args):
 
 def run_report(args):
     """`bgseg export MODEL --report DATA -o FOLDER --mode ...`: the table of docs/export.md."""
+    from bgseg.export import ExportError, GpuCompatibilityError
     from bgseg.export.report import markdown, report
 
     try:
         rows, info = report(args.model, args.report, args.output, args.mode, args.limit,
                             args.samples, args.epochs, args.preset, args.overwrite)
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
+    except (ExportError, GpuCompatibilityError, FileExistsError, FileNotFoundError,
+            ValueError) as error:
         common.error(error)
         return 1
     print(f"{args.model}: input {info['input']}, {info['eval_images']} test images, "

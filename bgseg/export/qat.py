@@ -194,6 +194,45 @@ def _calibrate_ranges(qat_model, float_model, x, batch_size=8):
             var.assign(high[key] if is_max else low[key])
 
 
+def _output_quantize_config(quantize):
+    """A QuantizeConfig for weightless layers that TF-MOT's registry lacks (Rescaling, Multiply):
+    quantize the output like an activation, nothing else."""
+
+    class OutputQuantizeConfig(quantize.QuantizeConfig):
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return [quantize.quantizers.MovingAverageQuantizer(
+                num_bits=8, per_axis=False, symmetric=False, narrow_range=False)]
+
+        def get_config(self):
+            return {}
+
+    return OutputQuantizeConfig
+
+
+def _annotate(layer, tf_keras, quantize):
+    """Clone `layer` annotated for quantization: TF-MOT's default for the layers it knows, an
+    output-only QuantizeConfig for those it does not (Rescaling and Multiply: the selfie models'
+    hard-swish and squeeze-excitation gates)."""
+    clone = layer.__class__.from_config(layer.get_config())
+    if isinstance(layer, tf_keras.layers.InputLayer):
+        return clone
+    if isinstance(layer, (tf_keras.layers.Rescaling, tf_keras.layers.Multiply)):
+        return quantize.quantize_annotate_layer(clone, _output_quantize_config(quantize)())
+    return quantize.quantize_annotate_layer(clone)
+
+
 def run_job(job):
     """Child process: rebuild with tf_keras, (prune/cluster), QAT, convert to int8."""
     import tensorflow_model_optimization as tfmot
@@ -235,14 +274,19 @@ def run_job(job):
             cluster_centroids_init=tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS)
         log["cluster_loss"] = _fit(clustered, x, y, config)
         model = tfmot.clustering.keras.strip_clustering(clustered)
+    quantize = tfmot.quantization.keras
+    annotated = tf_keras.models.clone_model(
+        model, clone_function=lambda layer: _annotate(layer, tf_keras, quantize))
+    annotated.set_weights(model.get_weights())
     if config["prune_sparsity"] or config["clusters"]:
         qat_model = tfmot.quantization.keras.quantize_apply(
-            tfmot.quantization.keras.quantize_annotate_model(model),
+            annotated,
             tfmot.experimental.combine.Default8BitClusterPreserveQuantizeScheme(
                 preserve_sparsity=bool(config["prune_sparsity"])) if config["clusters"] else
             tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme())
     else:
-        qat_model = tfmot.quantization.keras.quantize_model(model)
+        with quantize.quantize_scope({"OutputQuantizeConfig": _output_quantize_config(quantize)}):
+            qat_model = quantize.quantize_apply(annotated)
     _calibrate_ranges(qat_model, model, x)
     log["qat_loss"] = _fit(qat_model, x, y, config)
 
