@@ -244,8 +244,9 @@ def atomic_output(path, overwrite=False):
 
 
 def write_bytes(path, data, overwrite=False):
-    """Write bytes atomically (the project's one atomic writer: a killed process leaves the old
-    file or the new one, never half); OutputExists unless `overwrite`."""
+    """Write bytes (or any buffer, e.g. an encoded image array) atomically (the project's one
+    atomic writer: a killed process leaves the old file or the new one, never half);
+    OutputExists unless `overwrite`."""
     with atomic_output(path, overwrite) as tmp:
         try:
             Path(tmp).write_bytes(data)
@@ -277,7 +278,7 @@ def encode_image(image, suffix, name):
 def write_image(path, image, overwrite=False):
     """Write an RGB, RGBA or grayscale uint8 image atomically; the format follows the extension."""
     path = Path(path)
-    write_bytes(path, encode_image(image, path.suffix, path).tobytes(), overwrite)
+    write_bytes(path, encode_image(image, path.suffix, path), overwrite)
 
 
 class VideoReader:

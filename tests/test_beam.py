@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("apache_beam")
 
 from bgseg.cli import main  # noqa: E402
+from tests.helpers import PHOTO  # noqa: E402
 
 GOOD_FORMATS = (".jpg", ".png", ".bmp", ".webp")
 BAD_FILES = {  # name -> (stage, words of the reason)
@@ -23,7 +24,7 @@ BAD_FILES = {  # name -> (stage, words of the reason)
 
 def photo(seed, size):
     """A person photo (the astronaut) cropped, flipped and resized differently per seed."""
-    image = cv2.imread("examples/astronaut.jpg")
+    image = cv2.imread(str(PHOTO))
     rng = np.random.default_rng(seed)
     top, left = rng.integers(0, 80, 2)
     image = image[top:top + 430, left:left + 430]

@@ -2,7 +2,6 @@
 
 import struct
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -37,7 +36,7 @@ def test_single_file_alpha_png(tmp_path, model, capsys):
     assert "1 image(s) written" in capsys.readouterr().err
 
 
-PHOTO = Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"
+from tests.helpers import PHOTO  # noqa: E402
 PERSON, WALL = (slice(120, 300), slice(180, 260)), (slice(0, 60), slice(300, 380))  # of the photo
 
 

@@ -7,6 +7,7 @@ import pytest
 from bgseg import io
 from bgseg.cli import main
 from bgseg.commands import webcam
+from tests.helpers import PHOTO
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +145,8 @@ def test_max_frames_below_one_is_refused(command, tmp_path, capsys):
 def test_video_writes_the_composite_not_the_input(tmp_path):
     """The shipped video model on a clip of the sample photo: her pixels pass through, the wall
     becomes the requested colour (writing the input frames back would fail)."""
-    from pathlib import Path
 
-    photo = cv2.imread(str(Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"))
+    photo = cv2.imread(str(PHOTO))
     clip = tmp_path / "astronaut.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (512, 512))
     for _ in range(6):

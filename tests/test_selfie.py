@@ -22,7 +22,7 @@ from bgseg.models.pretrained import PretrainedError, load_pretrained  # noqa: E4
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGINAL = ROOT / "tests" / "data" / "mediapipe_selfie_segmentation.tflite"
-PHOTO = ROOT / "examples" / "astronaut.jpg"
+from tests.helpers import PHOTO  # noqa: E402
 
 
 @pytest.fixture(scope="session")

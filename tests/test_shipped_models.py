@@ -7,7 +7,6 @@ be opaque and the wall beside her head transparent, which a constant or inverted
 """
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,7 +16,7 @@ import bgseg
 from bgseg.io import read_image
 from bgseg.runtime import Segmenter, VideoSegmenter, registry
 
-PHOTO = Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"
+from tests.helpers import PHOTO  # noqa: E402
 SHIPPED = [("default", VideoSegmenter, 4), ("default_image", Segmenter, 3),
            ("mediapipe_selfie", Segmenter, 3)]
 

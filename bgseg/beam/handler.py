@@ -9,10 +9,15 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 
+def is_url(path):
+    """True for a Beam filesystem URL (gs://, s3://, hdfs://, ...), False for a local path."""
+    return "://" in str(path)
+
+
 def local_model_path(model):
     """A shipped model name or local path as is; a remote one (gs://, s3://, ...) copied once into
     the worker's temporary folder."""
-    if "://" not in str(model):
+    if not is_url(model):
         return model
     target = os.path.join(tempfile.gettempdir(), "bgseg-models", os.path.basename(str(model)))
     if not os.path.isfile(target):
@@ -77,18 +82,15 @@ class ThreadSegmenters:
     threads at once)."""
 
     def __init__(self, path, threads, refine):
-        from bgseg.runtime import Segmenter, TFLiteModel
-
         self.path, self.threads, self.refine = path, threads, refine
         self._local = threading.local()
-        self._local.segmenter = Segmenter(TFLiteModel(path, threads=threads), refine=refine)
+        self.get()  # load (and check the contract) once now, where RunInference loads the model
 
     def get(self):
         """This thread's Segmenter."""
-        segmenter = getattr(self._local, "segmenter", None)
-        if segmenter is None:
+        if not hasattr(self._local, "segmenter"):
             from bgseg.runtime import Segmenter, TFLiteModel
 
-            segmenter = Segmenter(TFLiteModel(self.path, threads=self.threads), refine=self.refine)
-            self._local.segmenter = segmenter
-        return segmenter
+            self._local.segmenter = Segmenter(TFLiteModel(self.path, threads=self.threads),
+                                              refine=self.refine)
+        return self._local.segmenter

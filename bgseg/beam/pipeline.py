@@ -23,7 +23,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from bgseg.beam.handler import SegmenterModelHandler, local_model_path
+from bgseg.beam.handler import SegmenterModelHandler, is_url, local_model_path
 
 GLOB_CHARACTERS = "*?["
 FAILED_TAG = "failed"
@@ -73,10 +73,6 @@ class BatchOptions:
         self.dead_letter = absolute(self.dead_letter or join(self.output, DEAD_LETTER_NAME))
 
 
-def is_url(path):
-    return "://" in str(path)
-
-
 def absolute(path):
     return str(path) if is_url(path) else os.path.abspath(os.path.expanduser(str(path)))
 
@@ -98,12 +94,13 @@ def expand_pattern(pattern):
 
 
 def unmatched(inputs):
-    """The input patterns that match no file (checked by the launcher before the pipeline)."""
+    """The input patterns that match no file (checked by the launcher before the pipeline; one
+    match each is enough, the workers list them in full)."""
     missing = []
     for pattern in inputs:
         expanded, _ = expand_pattern(pattern)
         try:
-            result = FileSystems.match([expanded])[0]
+            result = FileSystems.match([expanded], limits=[1])[0]
         except Exception:  # Beam raises BeamIOError for a pattern without any match
             missing.append(pattern)
             continue
@@ -284,7 +281,7 @@ def write_atomic(path, data, overwrite=False):
     from bgseg import io
 
     if not overwrite and FileSystems.exists(path):
-        raise io.InputError(path, "output exists (pass --overwrite to replace it)")
+        raise io.OutputExists(path)
     folder, name = FileSystems.split(path)
     tmp = FileSystems.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
     try:

@@ -37,37 +37,31 @@ def add_arguments(parser):
 
 
 def effect_options(args):
-    """The Effect keyword arguments, a background image read here (workers may not see it)."""
+    """The Effect keyword arguments (`common.effect_options`), checked here; a background image is
+    read here and shipped with the pipeline (workers may not see the launcher's files)."""
     from pathlib import Path
 
     from bgseg import io
+    from bgseg.effects import Effect
 
-    if args.blur is not None and args.blur <= 0:
-        raise ValueError(f"--blur must be > 0, got {args.blur:g}")
-    if args.background:
-        path = Path(args.background)
-        if path.suffix.lower() in io.VIDEO_EXTENSIONS:
-            raise ValueError("bgseg batch takes an image or a colour as --background, not a video")
-        if path.is_file():
-            return {"background": io.read_image(path)}
-        if path.suffix.lower() in io.IMAGE_EXTENSIONS:
-            raise io.InputError(path, "background file not found")
-        from bgseg.effects import parse_color
-
-        return {"background": parse_color(args.background)}
-    if args.blur:
-        return {"blur": args.blur}
-    if args.mask_only:
-        return {"mask_only": True}
-    return {"alpha": True}
+    options = common.effect_options(args)
+    background = options.get("background")
+    if background and Path(background).suffix.lower() in io.VIDEO_EXTENSIONS:
+        raise ValueError("bgseg batch takes an image or a colour as --background, not a video")
+    if background and Path(background).is_file():
+        options["background"] = io.read_image(background)
+    else:
+        Effect(**options).close()  # the colour, or a missing background file, as bgseg image
+    return options
 
 
 def checked_model(model):
     """A shipped name as is, a local file as an absolute path (workers may run elsewhere), a URL
     unchecked (workers fetch it); FileNotFoundError for anything else, before the pipeline."""
+    from bgseg.beam.handler import is_url
     from bgseg.runtime import resolve_model, shipped_models
 
-    if "://" in model or model in shipped_models():
+    if is_url(model) or model in shipped_models():
         return model
     return str(resolve_model(model).resolve())
 

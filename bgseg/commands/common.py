@@ -58,19 +58,23 @@ def note(message):
     print(f"bgseg: {message}", file=sys.stderr)
 
 
+def effect_options(args, default_background=None):
+    """The `Effect` keyword arguments the options ask for (`default_background` when none is
+    given, else the alpha cut-out)."""
+    if args.blur is not None and args.blur <= 0:
+        raise ValueError(f"--blur must be > 0, got {args.blur:g}")
+    if not (args.background or args.blur or args.alpha or args.mask_only):
+        return {"alpha": True} if default_background is None else {
+            "background": default_background}
+    return {"background": args.background, "blur": args.blur, "alpha": args.alpha,
+            "mask_only": args.mask_only}
+
+
 def make_effect(args, default_background=None):
     """The Effect the options ask for (`default_background` when none is given)."""
     from bgseg.effects import Effect
 
-    if args.blur is not None and args.blur <= 0:
-        raise ValueError(f"--blur must be > 0, got {args.blur:g}")
-    background = args.background
-    if not (args.background or args.blur or args.alpha or args.mask_only):
-        if default_background is None:
-            return Effect(alpha=True)
-        background = default_background
-    return Effect(background=background, blur=args.blur, alpha=args.alpha,
-                  mask_only=args.mask_only)
+    return Effect(**effect_options(args, default_background))
 
 
 def open_segmenter(args, kind):

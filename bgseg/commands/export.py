@@ -79,7 +79,7 @@ def run(args):
         common.error("int8/qat need --representative DIR (images)")
         return 2
 
-    from bgseg.export import ExportError, GpuCompatibilityError, export_tflite
+    from bgseg.export import export_tflite
     from bgseg.export.convert import load_keras_model
 
     extra = {"training_data": args.training_data} if args.training_data else {}
@@ -97,28 +97,27 @@ def run(args):
                 preset=args.preset,
             )
             print(result.summary())
-    except (
-        ExportError,
-        GpuCompatibilityError,
-        FileExistsError,
-        FileNotFoundError,
-        ValueError,
-    ) as error:
+    except _export_errors() as error:
         common.error(error)
         return 1
     return 0
 
 
+def _export_errors():
+    """What an export reports as one line: the model cannot be exported, or a file problem."""
+    from bgseg.export import ExportError, GpuCompatibilityError
+
+    return (ExportError, GpuCompatibilityError, FileExistsError, FileNotFoundError, ValueError)
+
+
 def run_report(args):
     """`bgseg export MODEL --report DATA -o FOLDER --mode ...`: the table of docs/export.md."""
-    from bgseg.export import ExportError, GpuCompatibilityError
     from bgseg.export.report import markdown, report
 
     try:
         rows, info = report(args.model, args.report, args.output, args.mode, args.limit,
                             args.samples, args.epochs, args.preset, args.overwrite)
-    except (ExportError, GpuCompatibilityError, FileExistsError, FileNotFoundError,
-            ValueError) as error:
+    except _export_errors() as error:
         common.error(error)
         return 1
     print(f"{args.model}: input {info['input']}, {info['eval_images']} test images, "

@@ -1,7 +1,7 @@
 """Export a model in several modes and report size, Keras parity and accuracy on labelled data.
 
     bgseg export runs/x/best.keras --report ../shared/data/ccp -o exports/ \\
-        --modes float32 float16 dynamic int8 qat
+        --mode float32 float16 dynamic int8 qat
 
 For each mode: file size, parity with the Keras model (max / mean |difference|, IoU of the two
 thresholded masks), mean per-image IoU against the ground-truth masks, and the static GPU-delegate
@@ -13,8 +13,6 @@ models are evaluated as on a first video frame (previous mask zeros).
 import pathlib
 
 import numpy as np
-
-from bgseg.export.quantization import MODES  # noqa: F401 - the report covers every mode
 
 
 def load_pairs(root, split, limit, shape):

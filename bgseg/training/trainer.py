@@ -38,6 +38,13 @@ def fresh_state(recipe):
             "best": None, "finished": False}
 
 
+def _resumed(state, recipe):
+    """A saved state of `recipe`, updated for this run (epochs etc. may have changed)."""
+    state["recipe"] = recipe.to_dict()
+    state["finished"] = state["epoch"] >= recipe.epochs
+    return state
+
+
 def prepare_run_dir(run_dir, recipe, overwrite=False):
     """Return the saved state to resume from (or a fresh one) after checking `run_dir`."""
     run_dir = Path(run_dir)
@@ -50,9 +57,7 @@ def prepare_run_dir(run_dir, recipe, overwrite=False):
                 raise RunDirError(f"{state_path} records {state['epoch']} epochs but "
                                   f"{run_dir / 'last.keras'} is missing; cannot resume "
                                   f"(use --overwrite to start again)")
-            state["recipe"] = recipe.to_dict()  # epochs etc. may have changed
-            state["finished"] = state["epoch"] >= recipe.epochs
-            return state
+            return _resumed(state, recipe)
         if not overwrite:
             raise RunDirError(
                 f"{run_dir} holds a run of a different recipe (state.json fingerprint "
@@ -77,13 +82,11 @@ def read_run_state(run_dir, recipe, overwrite=False):
     """The state a non-chief worker resumes from, read without writing: the chief's saved state of
     this recipe, or a fresh one (also when the chief starts again with `overwrite`)."""
     state_path = Path(run_dir) / "state.json"
-    if overwrite or not state_path.is_file():
-        return fresh_state(recipe)
-    state = json.loads(state_path.read_text())
-    if state.get("fingerprint") != recipe.fingerprint():
-        return fresh_state(recipe)
-    state["finished"] = state["epoch"] >= recipe.epochs
-    return state
+    if not overwrite and state_path.is_file():
+        state = json.loads(state_path.read_text())
+        if state.get("fingerprint") == recipe.fingerprint():
+            return _resumed(state, recipe)
+    return fresh_state(recipe)
 
 
 def _trim_log(csv_path, epochs_done):
