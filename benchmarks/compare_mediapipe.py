@@ -72,6 +72,11 @@ def parse_args(argv=None):
     p.add_argument("--with-runtime", action="store_true",
                    help="add a column for the model through bgseg.runtime.VideoSegmenter with its "
                         "post-processing (guided-filter refinement)")
+    p.add_argument("--no-zoom", dest="zoom", action="store_false",
+                   help="the --with-runtime columns without the runtime's zoom on the people")
+    p.add_argument("--runtime-also", nargs="+", default=[], metavar="NAME=PATH",
+                   help="more .tflite models through the runtime, as --with-runtime (e.g. the "
+                        "converted original, to tell the runtime's gain from the weights')")
     p.add_argument("--smoothing", type=float, default=0.0,
                    help="temporal smoothing of the --with-runtime column (default: 0, off)")
     p.add_argument("--markdown", help="also write the markdown table to this file")
@@ -123,12 +128,15 @@ def main(argv=None):
                                       feedback=False))
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
-                                       args.smoothing))
-        for spec in args.also:
-            name, _, path = spec.partition("=")
-            if not path:
-                raise ValueError(f"--also {spec!r}: expected NAME=PATH")
-            models.append(RawModel(name, path, args.threads))
+                                       args.smoothing, args.zoom))
+        for option, runner in (("also", RawModel), ("runtime_also", RuntimeModel)):
+            for spec in getattr(args, option):
+                name, _, path = spec.partition("=")
+                if not path:
+                    raise ValueError(f"--{option.replace('_', '-')} {spec!r}: expected NAME=PATH")
+                models.append(runner(name, path, args.threads) if runner is RawModel else
+                              runner(f"{name} + runtime", path, args.threads, args.smoothing,
+                                     args.zoom))
         models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None

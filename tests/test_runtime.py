@@ -51,7 +51,8 @@ def test_int8_model_reports_quantized_io(tiny_tflite):
 
 
 def test_video_segmenter_feeds_the_previous_mask_and_resets(tiny_tflite):
-    seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False)
+    """Without zoom the model's own output goes back in as it is (zoom: tests/test_zoom.py)."""
+    seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False)
     seen = _record_inputs(seg)
     seg.segment(_frame(seed=1))
     first_output = seg.previous_mask.copy()
@@ -114,8 +115,9 @@ def test_image_model_and_explicit_kind(tiny_tflite):
 def test_timings_and_bad_frames(tiny_tflite):
     seg = Segmenter(tiny_tflite(4, "float32"))
     seg.segment(_frame())
-    assert set(seg.timings) == {"pre", "invoke", "post"}
-    assert all(0 < t < 10 for t in seg.timings.values())
+    assert set(seg.timings) == {"pre", "invoke", "post", "runs"}
+    assert seg.timings["runs"] in (1, 2)
+    assert all(0 < seg.timings[k] < 10 for k in ("pre", "invoke", "post"))
     with pytest.raises(ValueError, match="RGB uint8"):
         seg.segment(np.zeros((10, 10), np.uint8))
     with pytest.raises(ValueError, match="RGB uint8"):

@@ -2,10 +2,11 @@
 
 import time
 
+import cv2
 import numpy as np
 
 from bgseg import contract
-from bgseg.runtime import postprocess
+from bgseg.runtime import postprocess, zoom
 from bgseg.runtime.interpreter import TFLiteModel
 from bgseg.runtime.registry import resolve_model
 
@@ -20,6 +21,15 @@ def _check_frame(image):
         raise ValueError(f"empty image of shape {image.shape}")
 
 
+CANVAS_SIDE = 1280  # longest side of the frame-shaped mask that zoomed crops are pasted into
+
+
+def _canvas_size(image):
+    height, width = image.shape[:2]
+    scale = min(1.0, CANVAS_SIDE / max(height, width))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 class Segmenter:
     """Person segmentation of independent RGB images.
 
@@ -30,25 +40,38 @@ class Segmenter:
         refine: refine the upsampled mask with a guided filter on the full-resolution frame.
         refine_radius, refine_eps: guided-filter radius (pixels at a <= 360 px working size) and
             regularisation (smaller: follows edges harder).
+        zoom: when the people found fill less than 80 % of the image, run the model a second time
+            on a square crop around them and paste that mask back (`bgseg.runtime.zoom`).
+        zoom_margin: the crop's margin around the people, as a fraction of their box's longer side.
 
     `segment(image)` takes an RGB uint8 `(H, W, 3)` array of any size and aspect ratio and returns
     the float32 `(H, W)` person probability at that size. `timings` holds the last call's
-    pre-processing, invoke and post-processing seconds.
+    pre-processing, invoke (summed over the model runs) and post-processing seconds and `runs`,
+    the number of model runs.
     """
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
-                 refine_eps=1e-4):
+                 refine_eps=1e-4, zoom=True, zoom_margin=0.15):
         self.model = model if isinstance(model, TFLiteModel) else TFLiteModel(
             resolve_model(model), threads=threads)
+        if not 0.0 <= zoom_margin <= 1.0:
+            raise ValueError(f"zoom_margin must be in [0, 1], got {zoom_margin}")
         self.refine = refine
         self.refine_radius = refine_radius
         self.refine_eps = refine_eps
+        self.zoom = zoom
+        self.zoom_margin = zoom_margin
         self.timings = {}
         m = self.model
         self._input = np.zeros((m.height, m.width, m.channels), np.float32)
 
+    def _start(self):
+        self._started = time.perf_counter()
+        self.timings = {"pre": 0.0, "invoke": 0.0, "post": 0.0, "runs": 0}
+
     def _infer(self, image, prior):
-        """Resize, normalise, attach the prior, run: returns the model-resolution mask."""
+        """Resize, normalise, attach the prior (model resolution), run: returns the
+        model-resolution mask. Adds to the timings that `_start` opened."""
         start = time.perf_counter()
         contract.to_model_input(image, self.model.width, self.model.height,
                                 out=self._input[..., :3])
@@ -57,11 +80,30 @@ class Segmenter:
         self.model.set_input(self._input)
         invoke_start = time.perf_counter()
         self.model.invoke()
-        post_start = time.perf_counter()
-        mask = self.model.get_output()
-        self.timings = {"pre": invoke_start - start, "invoke": post_start - invoke_start,
-                        "post": post_start}
-        return mask
+        done = time.perf_counter()
+        self.timings["pre"] += invoke_start - start
+        self.timings["invoke"] += done - invoke_start
+        self.timings["runs"] += 1
+        return self.model.get_output()
+
+    def _model_prior(self, canvas):
+        """A frame-shaped mask (or a crop of one) as the model's 4th input channel."""
+        return cv2.resize(canvas, (self.model.width, self.model.height),
+                          interpolation=cv2.INTER_AREA)
+
+    def _zoomed(self, image, canvas, box, prior):
+        """Run the model on the crop of `image` under `box` (canvas pixels) and paste its mask into
+        a copy of `canvas`; `prior` is the previous frame's canvas or None."""
+        c_height, c_width = canvas.shape
+        height, width = image.shape[:2]
+        x0, y0, x1, y1 = box
+        fx0, fx1 = round(x0 * width / c_width), round(x1 * width / c_width)
+        fy0, fy1 = round(y0 * height / c_height), round(y1 * height / c_height)
+        crop = np.ascontiguousarray(image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)])
+        crop_prior = None if prior is None else self._model_prior(prior[y0:y1, x0:x1])
+        out = canvas.copy()
+        out[y0:y1, x0:x1] = contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0, y1 - y0)
+        return out
 
     def _finish(self, image, mask):
         """Upsample to the image size, optionally refine; closes the timing of the call."""
@@ -70,13 +112,21 @@ class Segmenter:
             full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps)
         else:
             full = contract.mask_to_frame(mask, width, height)
-        self.timings["post"] = time.perf_counter() - self.timings["post"]
+        timings = self.timings  # post: everything else since _start
+        timings["post"] = time.perf_counter() - self._started - timings["pre"] - timings["invoke"]
         return full
 
     def segment(self, image):
         """Person probability (float32, image size) of one RGB uint8 image."""
         _check_frame(image)
-        return self._finish(image, self._infer(image, None))
+        self._start()
+        mask = self._infer(image, None)
+        if self.zoom:
+            canvas = contract.mask_to_frame(mask, *_canvas_size(image))
+            box = zoom.zoom_box(canvas, self.zoom_margin)
+            if box is not None:
+                mask = self._zoomed(image, canvas, box, None)
+        return self._finish(image, mask)
 
     __call__ = segment
 
@@ -92,39 +142,70 @@ class Segmenter:
         return False
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.model!r}, refine={self.refine})"
+        return f"{type(self).__name__}({self.model!r}, refine={self.refine}, zoom={self.zoom})"
 
 
 class VideoSegmenter(Segmenter):
     """Person segmentation of a frame sequence, carrying state from frame to frame.
 
-    A 4-channel model receives the previous frame's mask (model resolution, before smoothing) as its
-    4th input channel; the first frame, and the first after `reset()`, get an empty mask. Call
-    `reset()` at scene cuts or when switching streams.
+    A 4-channel model receives the previous frame's mask (before smoothing) as its 4th input
+    channel; the first frame, and the first after `reset()`, get an empty mask. Call `reset()` at
+    scene cuts or when switching streams.
+
+    With `zoom` (the default) the crop around the people is tracked: each frame runs the model
+    once, on the crop that held everyone in the previous frame (the prior cropped alike); the whole
+    frame is looked at again (a second run) on the first frame, every `redetect` frames (people
+    entering) and whenever nobody was found or the people filled the frame. `previous_mask` is then
+    frame-shaped (longest side at most `CANVAS_SIDE`), else at model resolution.
 
     Args (besides Segmenter's):
         smoothing: 0 disables; otherwise the weight (0..1) with which uncertain pixels mix with the
             previous output (see `postprocess.smooth_temporal`).
+        redetect: with zoom, look at the whole frame every this many frames.
     """
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
-                 refine_eps=1e-4, smoothing=0.0):
-        super().__init__(model, threads, refine, refine_radius, refine_eps)
+                 refine_eps=1e-4, smoothing=0.0, zoom=True, zoom_margin=0.15, redetect=15):
+        super().__init__(model, threads, refine, refine_radius, refine_eps, zoom, zoom_margin)
         if not 0.0 <= smoothing <= 1.0:
             raise ValueError(f"smoothing must be in [0, 1], got {smoothing}")
+        if int(redetect) != redetect or redetect < 1:
+            raise ValueError(f"redetect must be a whole number of frames >= 1, got {redetect}")
         self.smoothing = smoothing
+        self.redetect = int(redetect)
         self.reset()
 
     def reset(self):
         """Forget the previous frame (scene cut, new stream)."""
         self.previous_mask = None
         self._previous_output = None
+        self._box = None
         self.frame_index = 0
+
+    def _tracked(self, frame):
+        """The frame-shaped (canvas) mask of the next frame, zooming on the tracked crop."""
+        size = _canvas_size(frame)
+        prior = self.previous_mask
+        if prior is not None and prior.shape != size[::-1]:  # the stream changed size: restart
+            prior, self._previous_output, self._box = None, None, None
+        canvas = None
+        if self._box is None or self.frame_index % self.redetect == 0:
+            whole = self._infer(frame, None if prior is None else self._model_prior(prior))
+            canvas = contract.mask_to_frame(whole, *size)
+            self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
+            if self._box is None:
+                return canvas
+        if canvas is None:
+            canvas = np.zeros(size[::-1], np.float32)
+        canvas = self._zoomed(frame, canvas, self._box, prior)
+        self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
+        return canvas
 
     def segment(self, frame):
         """Person probability (float32, frame size) of the next RGB uint8 frame of the stream."""
         _check_frame(frame)
-        raw = self._infer(frame, self.previous_mask)
+        self._start()
+        raw = self._tracked(frame) if self.zoom else self._infer(frame, self.previous_mask)
         self.previous_mask = raw
         smoothed = postprocess.smooth_temporal(raw, self._previous_output, self.smoothing)
         self._previous_output = smoothed
@@ -134,8 +215,8 @@ class VideoSegmenter(Segmenter):
     __call__ = segment
 
     def __repr__(self):
-        return (f"VideoSegmenter({self.model!r}, refine={self.refine}, smoothing={self.smoothing}, "
-                f"frame_index={self.frame_index})")
+        return (f"VideoSegmenter({self.model!r}, refine={self.refine}, zoom={self.zoom}, "
+                f"smoothing={self.smoothing}, frame_index={self.frame_index})")
 
 
 def load(name_or_path="default", kind=None, threads=None, **kwargs):
