@@ -103,8 +103,9 @@ class RuntimeModel:
         start = time.perf_counter()
         alpha = self.segmenter(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         self.frame_seconds.append(time.perf_counter() - start)
-        self.invoke_seconds.append(self.segmenter.timings["invoke"] / self.segmenter.timings["runs"])
-        self.runs.append(self.segmenter.timings["runs"])
+        timings = self.segmenter.timings
+        self.invoke_seconds.append(timings["invoke"] / timings["runs"])  # per model run
+        self.runs.append(timings["runs"])
         return alpha
 
     def timing(self):

@@ -54,6 +54,7 @@ def main(argv=None):
     parser.add_argument("--frames", type=int, default=200, help="timed frames")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--smooth", type=float, default=0.0, help="temporal smoothing ratio")
     parser.add_argument("--effect", default="green",
                         help="none, blur, alpha or a --background value (default: green)")
@@ -62,9 +63,10 @@ def main(argv=None):
 
     frames = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
-                               smoothing=args.smooth)
+                               smoothing=args.smooth, zoom=args.zoom)
     effect = _effect(args.effect)
     rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": []}
+    runs = []
     start_all = None
     for i in range(args.warmup + args.frames):
         if i == args.warmup:
@@ -79,6 +81,7 @@ def main(argv=None):
         if i >= args.warmup:
             for key in ("pre", "invoke", "post"):
                 rows[key].append(segmenter.timings[key])
+            runs.append(segmenter.timings["runs"])
             rows["effect"].append(end - effect_start)
             rows["total"].append(end - start)
     fps = args.frames / (time.perf_counter() - start_all)
@@ -93,7 +96,8 @@ def main(argv=None):
         f"model {model.path} [1,{model.height},{model.width},{model.channels}] "
         f"{model.input_dtype}, delegate {model.delegate}; frames {width}x{height} "
         f"({'video ' + args.video if args.video else 'synthetic'}); threads {args.threads}; "
-        f"refine {args.refine}; smooth {args.smooth}; effect {args.effect}; "
+        f"refine {args.refine}; zoom {args.zoom} ({np.mean(runs):.2f} model runs per frame); "
+        f"smooth {args.smooth}; effect {args.effect}; "
         f"{args.frames} frames after {args.warmup} warm-up; "
         f"{platform.processor() or platform.machine()}"
     )
@@ -103,7 +107,8 @@ def main(argv=None):
     print(f"end-to-end: {fps:.1f} frames/s")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"args": vars(args), "stages": stats, "fps": fps}, handle, indent=2)
+            json.dump({"args": vars(args), "stages": stats, "fps": fps,
+                       "runs_per_frame": float(np.mean(runs))}, handle, indent=2)
     return 0
 
 

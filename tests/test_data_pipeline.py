@@ -174,6 +174,31 @@ def test_stretch_crops_keep_the_source_aspect_like_inference():
         AugmentConfig(stretch=1.5)
 
 
+def test_zoom_crops_frame_the_person_as_the_runtime_zoom_does():
+    """A small person in a wide frame: the zoom crop puts the person in the middle of the output
+    with a margin, as `bgseg.runtime.zoom` crops at inference."""
+    mask = np.zeros((480, 854), np.uint8)
+    mask[300:380, 600:640] = 255                      # 40 x 80 px: 0.8 % of the frame
+    cfg = AugmentConfig(zoom_crop=1.0, rotate=0, flip=0)
+    for seed in range(5):
+        m = aug.crop_matrix(np.random.default_rng(seed), (480, 854), (256, 256), cfg,
+                            person_center=(620, 340), train=True, mask=mask)
+        out = aug.warp(mask, m, (256, 256)) > 127
+        rows, cols = np.nonzero(out.any(axis=1))[0], np.nonzero(out.any(axis=0))[0]
+        height = rows[-1] - rows[0] + 1
+        # margin 0.05-0.3 of the longer side each way, side jittered 8 %: 150-240 px tall
+        assert 140 < height < 250, height
+        assert rows[0] > 0 and rows[-1] < 255                       # the person is not cut
+        assert abs((cols[0] + cols[-1]) / 2 - 128) < 40 and abs((rows[0] + rows[-1]) / 2 - 128) < 40
+        assert abs(m[0, 0] - m[1, 1]) < 1e-6          # square: proportions kept
+    # without a person the crop falls back to the ordinary random crop
+    m = aug.crop_matrix(np.random.default_rng(0), (480, 854), (256, 256), cfg, train=True,
+                        mask=np.zeros((480, 854), np.uint8))
+    assert aug.warp(np.full((480, 854), 255, np.uint8), m, (256, 256)).min() == 255
+    with pytest.raises(ValueError, match="zoom_crop"):
+        AugmentConfig(zoom_crop=-0.1)
+
+
 def test_cast_shadow_darkens_the_ground_beside_the_person_only():
     from bgseg.data import augment as aug
 

@@ -100,3 +100,21 @@ def test_video_zoom_runs_once_per_frame_and_looks_again_every_redetect_frames(sm
         VideoSegmenter("default", redetect=0)
     with pytest.raises(ValueError, match="zoom_margin"):
         Segmenter("default", zoom_margin=2)
+
+
+def test_cli_zoom_option(tmp_path, small_person):
+    """`bgseg image` zooms by default; `--no-zoom` gives the single look of the API's zoom=False."""
+    from bgseg.cli import main
+
+    frame, _ = small_person
+    source = tmp_path / "small.png"
+    cv2.imwrite(str(source), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    masks = {}
+    for option in ("--zoom", "--no-zoom"):
+        out = tmp_path / f"mask{option}.png"
+        assert main(["image", str(source), "-o", str(out), "--mask-only", "--no-refine",
+                     option]) == 0
+        masks[option] = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
+    single = Segmenter("default_image", zoom=False, refine=False).segment(frame)
+    assert np.abs(masks["--no-zoom"].astype(float) - single * 255).max() <= 1
+    assert np.abs(masks["--zoom"].astype(float) - masks["--no-zoom"]).mean() > 1

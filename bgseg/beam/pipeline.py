@@ -50,6 +50,7 @@ class BatchOptions:
     video_model: str = "default"
     overwrite: bool = False
     refine: bool = True
+    zoom: bool = True
     smoothing: float = 0.0
     threads: int = None
     max_pixels: float = 100e6
@@ -222,7 +223,8 @@ class SegmentVideo(beam.DoFn):
 
         o = self.options
         self.segmenter = load(resolve_model(local_model_path(o.video_model)), kind="video",
-                              threads=o.threads, refine=o.refine, smoothing=o.smoothing)
+                              threads=o.threads, refine=o.refine, zoom=o.zoom,
+                              smoothing=o.smoothing)
 
     def process(self, item):
         path, target = item
@@ -297,7 +299,7 @@ def write_atomic(path, data, overwrite=False):
 def build(pipeline, options):
     """Add the batch steps to `pipeline`; returns the PCollection of written output paths."""
     handler = KeyedModelHandler(SegmenterModelHandler(
-        options.model, threads=options.threads, refine=options.refine,
+        options.model, threads=options.threads, refine=options.refine, zoom=options.zoom,
         max_batch_size=options.max_batch_size, errors_as_results=True))
     files = (pipeline
              | "Patterns" >> beam.Create([expand_pattern(p) for p in options.inputs])

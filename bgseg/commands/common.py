@@ -19,6 +19,10 @@ def add_model_arguments(parser, smoothing=False, default_model="default"):
     group.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
                        help="guided-filter refinement of the mask on the full-resolution frame "
                             "(default: on)")
+    group.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=True,
+                       help="a second, closer look at the people: the model runs again on a crop "
+                            "around them when they fill less of the frame (on video the crop "
+                            "follows them, one run per frame) (default: on)")
     if smoothing:
         group.add_argument("--smooth", type=float, nargs="?", const=0.7, default=0.0,
                            metavar="RATIO",
@@ -81,7 +85,7 @@ def open_segmenter(args, kind):
     """Load `--model` as a Segmenter (kind "image") or VideoSegmenter (kind "video")."""
     from bgseg.runtime import load
 
-    options = {"refine": args.refine}
+    options = {"refine": args.refine, "zoom": args.zoom}
     if kind == "video":
         options["smoothing"] = args.smooth
     return load(args.model, kind=kind, threads=args.threads, **options)

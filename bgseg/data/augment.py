@@ -40,6 +40,8 @@ class AugmentConfig:
     stretch: float = 0.0              # probability to crop with the source's aspect and stretch it
                                       # to the model's, as the runtime does with whole frames
     val_full_frame: bool = False      # validate on whole frames stretched (the runtime's view)
+    zoom_crop: float = 0.0            # probability to crop as the runtime's zoom does: the square
+                                      # around the person with a random margin (runtime.zoom)
     photometric: bool = True
     background_prob: float = 0.0      # probability to composite onto a background photo
     backgrounds: tuple = ()           # folders of background photos
@@ -58,7 +60,8 @@ class AugmentConfig:
         if sum(self.prev_mask.values()) <= 0 or min(self.prev_mask.values()) < 0:
             raise ValueError(f"prev_mask probabilities must be >= 0 with a positive sum, got "
                              f"{self.prev_mask}")
-        for name in ("flip", "center_on_person", "stretch", "background_prob", "video_prev_prob",
+        for name in ("flip", "center_on_person", "stretch", "zoom_crop", "background_prob",
+                     "video_prev_prob",
                      "video_perturb", "on_policy", "shadow"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augment.{name} must be a probability in [0, 1]")
@@ -70,9 +73,13 @@ class AugmentConfig:
         return p / p.sum()
 
 
-def crop_matrix(rng, src_hw, out_hw, config, person_center=None, train=True):
+def crop_matrix(rng, src_hw, out_hw, config, person_center=None, train=True, mask=None):
     """2x3 affine taking source pixels to the (H, W) output. Without `train`: the centred largest
     crop, or the whole frame stretched with `config.val_full_frame` (deterministic).
+
+    A "zoom" crop (probability `config.zoom_crop`, needs the sample's `mask`) is what the runtime's
+    second look sees: `bgseg.runtime.zoom.zoom_box` around the person with a margin drawn from
+    [0.05, 0.3] of the box's longer side, its centre and side jittered by up to 8 %.
 
     A "stretch" crop (probability `config.stretch`) has the source's aspect ratio and is resized to
     the model's size without keeping proportions, which is what inference does with a whole frame
@@ -84,6 +91,10 @@ def crop_matrix(rng, src_hw, out_hw, config, person_center=None, train=True):
         if config.val_full_frame:
             return _affine((sw / ow, sh / oh), 0.0, False, (sw / 2, sh / 2), out_hw)
         return _affine(k, 0.0, False, (sw / 2, sh / 2), out_hw)
+    if mask is not None and config.zoom_crop and rng.random() < config.zoom_crop:
+        matrix = _zoom_matrix(rng, mask, out_hw, config)
+        if matrix is not None:
+            return matrix
     zoom = rng.uniform(*config.scale)
     if config.stretch and rng.random() < config.stretch:
         k = (sw / ow * zoom, sh / oh * zoom)
@@ -101,6 +112,22 @@ def crop_matrix(rng, src_hw, out_hw, config, person_center=None, train=True):
         center.append(c)
     angle = rng.uniform(-config.rotate, config.rotate)
     return _affine(k, angle, rng.random() < config.flip, center, out_hw)
+
+
+def _zoom_matrix(rng, mask, out_hw, config):
+    from bgseg.runtime.zoom import zoom_box
+
+    box = zoom_box(mask, margin=rng.uniform(0.05, 0.3), max_area=1.0, threshold=127)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box  # square unless cut by the frame, then stretched as the runtime does
+    scale = rng.uniform(0.92, 1.08)
+    width, height = (x1 - x0) * scale, (y1 - y0) * scale
+    center = [(x0 + x1) / 2 + rng.uniform(-0.08, 0.08) * width,
+              (y0 + y1) / 2 + rng.uniform(-0.08, 0.08) * height]
+    oh, ow = out_hw
+    angle = rng.uniform(-config.rotate, config.rotate) / 2
+    return _affine((width / ow, height / oh), angle, rng.random() < config.flip, center, out_hw)
 
 
 def _affine(k, angle, flip, center, out_hw):

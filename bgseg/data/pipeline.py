@@ -70,7 +70,8 @@ class Sampler:
 
     def _make(self, rng, sample, train):
         cfg, hw = self.config, self.out_hw
-        m = aug.crop_matrix(rng, sample.image.shape[:2], hw, cfg, sample.person_center, train)
+        m = aug.crop_matrix(rng, sample.image.shape[:2], hw, cfg, sample.person_center, train,
+                            sample.mask)
         image = aug.warp(sample.image, m, hw).astype(np.float32) * SCALE
         mask = aug.warp(sample.mask, m, hw).astype(np.float32) * SCALE
         if train and cfg.background_prob and rng.random() < cfg.background_prob:
