@@ -75,8 +75,8 @@ def test_zoom_finds_the_person_better_than_one_look(small_person):
     assert one_look.timings["runs"] == 1 and two_looks.timings["runs"] == 2
     plain_iou = evaluation.iou(plain > 0.5, truth)
     zoomed_iou = evaluation.iou(zoomed > 0.5, truth)
-    assert zoomed_iou > plain_iou + 0.03, (plain_iou, zoomed_iou)
-    assert zoomed_iou > 0.8
+    assert zoomed_iou > plain_iou + 0.08, (plain_iou, zoomed_iou)
+    assert zoomed_iou > 0.7  # shipped image models: 0.67 -> 0.84 (v0.2), 0.63 -> 0.78 (v0.3)
 
 
 def test_video_zoom_runs_once_per_frame_and_looks_again_every_redetect_frames(small_person):
