@@ -5,9 +5,10 @@ size, one of the failure modes users meet (small people). Every coco_person phot
 annotated person (see the data README), so the groups are by that person's share of the photo:
 small (< 5 %), medium (5-20 %), large (> 20 %).
 
-Same models, pre-processing and threshold as `benchmarks.compare_mediapipe` (raw models):
+Same models, pre-processing and threshold as `benchmarks.compare_mediapipe` (raw models;
+`--with-runtime` adds the bgseg model through the runtime, zoom included):
 
-    python -m benchmarks.subgroups --model tflite/bgseg_video_256_float16.tflite \\
+    python -m benchmarks.subgroups --model tflite/bgseg_video_256_float16.tflite --with-runtime \\
         --also converted_original=tflite/mediapipe_selfie_256_float16.tflite --json out.json
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from benchmarks import heldout
 from benchmarks.compare_mediapipe import DEFAULT_MEDIAPIPE
-from benchmarks.runners import THRESHOLD, RawModel
+from benchmarks.runners import THRESHOLD, RawModel, RuntimeModel
 from bgseg import evaluation
 
 SIZES = (("small (< 5 %)", 0.0, 0.05), ("medium (5-20 %)", 0.05, 0.20),
@@ -44,6 +45,8 @@ def main(argv=None):
     parser.add_argument("--model", required=True, help="the bgseg .tflite model")
     parser.add_argument("--name", default="bgseg")
     parser.add_argument("--also", nargs="+", default=[], metavar="NAME=PATH")
+    parser.add_argument("--with-runtime", action="store_true",
+                        help="add the bgseg model through bgseg.runtime (zoom, refinement)")
     parser.add_argument("--mediapipe", default=str(DEFAULT_MEDIAPIPE))
     parser.add_argument("--data", default=str(heldout.DEFAULT_DATA))
     parser.add_argument("--split", choices=("val", "test", "both"), default="both")
@@ -53,6 +56,8 @@ def main(argv=None):
     heldout.use_splits(("val", "test") if args.split == "both" else (args.split,))
     root = Path(args.data) / "coco_person"
     models = [RawModel(args.name, args.model, args.threads, feedback=False)]
+    if args.with_runtime:
+        models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads, 0.0))
     models += [RawModel(*pair.split("=", 1), args.threads, feedback=False) for pair in args.also]
     models.append(RawModel("MediaPipe", args.mediapipe, args.threads, feedback=False))
     groups = groups_of(root)
@@ -73,7 +78,8 @@ def main(argv=None):
         print(f"| {row['group']} | {row['images']} | "
               + " | ".join(f"{row[n]:.3f}" for n in names) + " |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"split": args.split, "rows": rows}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"split": args.split, "models": names, "rows": rows},
+                                              indent=2) + "\n")
 
 
 if __name__ == "__main__":

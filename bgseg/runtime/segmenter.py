@@ -30,6 +30,12 @@ def _canvas_size(image):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _frame_shaped(mask, image):
+    """A model-resolution mask resized to the canvas of `image`, as a new array."""
+    canvas = contract.mask_to_frame(mask, *_canvas_size(image))
+    return canvas.copy() if canvas is mask else canvas
+
+
 class Segmenter:
     """Person segmentation of independent RGB images.
 
@@ -93,17 +99,17 @@ class Segmenter:
 
     def _zoomed(self, image, canvas, box, prior):
         """Run the model on the crop of `image` under `box` (canvas pixels) and paste its mask into
-        a copy of `canvas`; `prior` is the previous frame's canvas or None."""
+        `canvas` (in place, returned); `prior` is the previous frame's canvas or None."""
         c_height, c_width = canvas.shape
         height, width = image.shape[:2]
         x0, y0, x1, y1 = box
         fx0, fx1 = round(x0 * width / c_width), round(x1 * width / c_width)
         fy0, fy1 = round(y0 * height / c_height), round(y1 * height / c_height)
-        crop = np.ascontiguousarray(image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)])
+        crop = image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)]  # a view: OpenCV reads strides
         crop_prior = None if prior is None else self._model_prior(prior[y0:y1, x0:x1])
-        out = canvas.copy()
-        out[y0:y1, x0:x1] = contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0, y1 - y0)
-        return out
+        canvas[y0:y1, x0:x1] = contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0,
+                                                      y1 - y0)
+        return canvas
 
     def _finish(self, image, mask):
         """Upsample to the image size, optionally refine; closes the timing of the call."""
@@ -122,7 +128,7 @@ class Segmenter:
         self._start()
         mask = self._infer(image, None)
         if self.zoom:
-            canvas = contract.mask_to_frame(mask, *_canvas_size(image))
+            canvas = _frame_shaped(mask, image)
             box = zoom.zoom_box(canvas, self.zoom_margin)
             if box is not None:
                 mask = self._zoomed(image, canvas, box, None)
@@ -191,7 +197,7 @@ class VideoSegmenter(Segmenter):
         canvas = None
         if self._box is None or self.frame_index % self.redetect == 0:
             whole = self._infer(frame, None if prior is None else self._model_prior(prior))
-            canvas = contract.mask_to_frame(whole, *size)
+            canvas = _frame_shaped(whole, frame)
             self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
             if self._box is None:
                 return canvas

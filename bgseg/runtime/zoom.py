@@ -30,10 +30,13 @@ def zoom_box(mask, margin=0.15, max_area=0.8, threshold=THRESHOLD):
     The square's side is the tight box's longer side times `1 + 2 * margin`, centred on the box,
     cut to the frame's width and height and shifted inside the frame.
     """
-    tight = person_box(mask, threshold)
+    return _square(person_box(mask, threshold), mask.shape[:2], margin, max_area)
+
+
+def _square(tight, shape, margin, max_area):
     if tight is None:
         return None
-    height, width = mask.shape[:2]
+    height, width = shape
     x0, y0, x1, y1 = tight
     side = max(x1 - x0, y1 - y0) * (1.0 + 2.0 * margin)
     w, h = int(round(min(side, width))), int(round(min(side, height)))
@@ -57,10 +60,11 @@ def keep_box(current, mask, margin=0.15, max_area=0.8, threshold=THRESHOLD):
     """The crop for the next video frame: `current` while it still holds everyone in `mask` with a
     third of the margin to spare and the new crop would not be much smaller (less than 60 % of its
     area); otherwise the new `zoom_box` (None: next frame unzoomed)."""
-    new = zoom_box(mask, margin, max_area, threshold)
+    tight = person_box(mask, threshold)
+    new = _square(tight, mask.shape[:2], margin, max_area)
     if current is None or new is None:
         return new
-    tight = zoom_box(mask, margin / 3.0, 1.0, threshold)
-    if tight is not None and _contains(current, tight) and _area(new) > 0.6 * _area(current):
+    snug = _square(tight, mask.shape[:2], margin / 3.0, 1.0)
+    if _contains(current, snug) and _area(new) > 0.6 * _area(current):
         return current
     return new
