@@ -77,6 +77,9 @@ def parse_args(argv=None):
     p.add_argument("--runtime-also", nargs="+", default=[], metavar="NAME=PATH",
                    help="more .tflite models through the runtime, as --with-runtime (e.g. the "
                         "converted original, to tell the runtime's gain from the weights')")
+    p.add_argument("--sharpen", type=float, default=2.0,
+                   help="the runtime's output sharpening in the --with-runtime columns (1: off; "
+                        "default: 2, the runtime's default)")
     p.add_argument("--smoothing", type=float, default=0.0,
                    help="temporal smoothing of the --with-runtime column (default: 0, off)")
     p.add_argument("--markdown", help="also write the markdown table to this file")
@@ -128,7 +131,7 @@ def main(argv=None):
                                       feedback=False))
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
-                                       args.smoothing, args.zoom))
+                                       args.smoothing, args.zoom, args.sharpen))
         for option, runner in (("also", RawModel), ("runtime_also", RuntimeModel)):
             for spec in getattr(args, option):
                 name, _, path = spec.partition("=")
@@ -136,7 +139,7 @@ def main(argv=None):
                     raise ValueError(f"--{option.replace('_', '-')} {spec!r}: expected NAME=PATH")
                 models.append(runner(name, path, args.threads) if runner is RawModel else
                               runner(f"{name} + runtime", path, args.threads, args.smoothing,
-                                     args.zoom))
+                                     args.zoom, args.sharpen))
         models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None

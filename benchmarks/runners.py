@@ -72,17 +72,18 @@ class RawModel:
 
 class RuntimeModel:
     """The same model through `bgseg.runtime.VideoSegmenter` with its post-processing (zoom on the
-    people, guided-filter refinement, optional temporal smoothing), for comparison with the raw
-    model."""
+    people, guided-filter refinement, sharpening, optional temporal smoothing), for comparison with
+    the raw model."""
 
-    def __init__(self, name, path, threads, smoothing, zoom=True):
+    def __init__(self, name, path, threads, smoothing, zoom=True, sharpen=2.0):
         from bgseg.runtime import VideoSegmenter
 
         self.name, self.path = name, Path(path)
         self.segmenter = VideoSegmenter(
-            str(path), threads=threads, refine=True, smoothing=smoothing, zoom=zoom
+            str(path), threads=threads, refine=True, smoothing=smoothing, zoom=zoom,
+            sharpen=sharpen
         )
-        self.smoothing, self.zoom = smoothing, zoom
+        self.smoothing, self.zoom, self.sharpen = smoothing, zoom, sharpen
         self.runs = []
         self.invoke_seconds, self.frame_seconds = [], []
 
@@ -93,6 +94,7 @@ class RuntimeModel:
             "runtime": "bgseg.runtime.VideoSegmenter",
             "refine": True,
             "zoom": self.zoom,
+            "sharpen": self.sharpen,
             "smoothing": self.smoothing,
         }
 

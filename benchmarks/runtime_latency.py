@@ -55,6 +55,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--sharpen", type=float, default=2.0, help="output sharpening (1: off)")
     parser.add_argument("--smooth", type=float, default=0.0, help="temporal smoothing ratio")
     parser.add_argument("--effect", default="green",
                         help="none, blur, alpha or a --background value (default: green)")
@@ -63,7 +64,7 @@ def main(argv=None):
 
     frames = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
-                               smoothing=args.smooth, zoom=args.zoom)
+                               smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen)
     effect = _effect(args.effect)
     rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": []}
     runs = []
@@ -97,7 +98,7 @@ def main(argv=None):
         f"{model.input_dtype}, delegate {model.delegate}; frames {width}x{height} "
         f"({'video ' + args.video if args.video else 'synthetic'}); threads {args.threads}; "
         f"refine {args.refine}; zoom {args.zoom} ({np.mean(runs):.2f} model runs per frame); "
-        f"smooth {args.smooth}; effect {args.effect}; "
+        f"sharpen {args.sharpen}; smooth {args.smooth}; effect {args.effect}; "
         f"{args.frames} frames after {args.warmup} warm-up; "
         f"{platform.processor() or platform.machine()}"
     )

@@ -190,3 +190,26 @@ def test_guided_filter_moves_the_mask_edge_onto_the_frame_edge():
     step = np.diff(refined[40])
     assert step.argmax() == 59 and np.diff(blurry[40]).argmax() != 59
     assert step[59] > 2 * np.diff(blurry[40]).max()
+
+
+def test_sharpen_makes_masks_opaque_without_moving_the_boundary(tiny_tflite):
+    p = np.linspace(0, 1, 101, dtype=np.float32)
+    sharp = postprocess.sharpen(p, 2.0)
+    assert sharp[50] == pytest.approx(0.5) and sharp[80] == pytest.approx(0.941, abs=1e-3)
+    assert sharp[20] == pytest.approx(0.059, abs=1e-3)
+    assert np.all(np.diff(sharp) >= 0) and np.array_equal(sharp > 0.5, p > 0.5)
+    np.testing.assert_allclose(postprocess.sharpen(p, 3.0), postprocess.sharpen(
+        postprocess.sharpen(p, 1.5), 2.0), atol=1e-5)            # sigmoid(k logit p) composes
+    assert postprocess.sharpen(p, 1.0) is p
+    # in the runtime: the output is sharpened, the prior fed back is not
+    soft = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False, sharpen=1.0)
+    sharp_seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False)
+    frames = [_frame(seed=1), _frame(seed=2)]
+    outs = [(soft.segment(f), sharp_seg.segment(f)) for f in frames]
+    raw = sharp_seg.previous_mask                           # at model resolution without zoom
+    np.testing.assert_allclose(outs[1][1], contract.mask_to_frame(postprocess.sharpen(raw, 2.0),
+                                                                  91, 37), atol=1e-5)
+    assert not np.allclose(outs[1][1], outs[1][0], atol=1e-3)
+    np.testing.assert_array_equal(soft.previous_mask, sharp_seg.previous_mask)
+    with pytest.raises(ValueError, match="sharpen"):
+        Segmenter(tiny_tflite(4, "float32"), sharpen=0.5)

@@ -42,22 +42,24 @@ class SegmenterModelHandler(ModelHandler[np.ndarray, PredictionResult, object]):
         threads: interpreter threads per worker process (None: min(4, CPU count)).
         refine: guided-filter refinement on the full-resolution image, as `bgseg image`.
         zoom: the runtime's second look at the people (`bgseg.runtime.zoom`), as `bgseg image`.
+        sharpen: the runtime's output sharpening, as `bgseg image --sharpen`.
         max_batch_size: the most images in one `run_inference` call.
         errors_as_results: an image that fails gets its exception as its inference (for a
             dead-letter step downstream) instead of failing the whole batch.
     """
 
     def __init__(self, model="default_image", threads=None, refine=True, max_batch_size=8,
-                 errors_as_results=False, zoom=True):
+                 errors_as_results=False, zoom=True, sharpen=2.0):
         super().__init__(min_batch_size=1, max_batch_size=max_batch_size)
-        self.model, self.threads, self.refine, self.zoom = model, threads, refine, zoom
+        self.model, self.threads = model, threads
+        self.options = {"refine": refine, "zoom": zoom, "sharpen": sharpen}  # Segmenter's
         self.errors_as_results = errors_as_results
 
     def load_model(self):
         from bgseg.runtime import resolve_model
 
         return ThreadSegmenters(resolve_model(local_model_path(self.model)), self.threads,
-                                self.refine, self.zoom)
+                                self.options)
 
     def run_inference(self, batch, model, inference_args=None):
         segmenter, results = model.get(), []
@@ -82,8 +84,8 @@ class ThreadSegmenters:
     `.tflite` path and one Segmenter per thread (a LiteRT interpreter must not be called from two
     threads at once)."""
 
-    def __init__(self, path, threads, refine, zoom=True):
-        self.path, self.threads, self.refine, self.zoom = path, threads, refine, zoom
+    def __init__(self, path, threads, options):
+        self.path, self.threads, self.options = path, threads, options
         self._local = threading.local()
         self.get()  # load (and check the contract) once now, where RunInference loads the model
 
@@ -93,5 +95,5 @@ class ThreadSegmenters:
             from bgseg.runtime import Segmenter, TFLiteModel
 
             self._local.segmenter = Segmenter(TFLiteModel(self.path, threads=self.threads),
-                                              refine=self.refine, zoom=self.zoom)
+                                              **self.options)
         return self._local.segmenter

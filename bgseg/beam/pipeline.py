@@ -51,6 +51,7 @@ class BatchOptions:
     overwrite: bool = False
     refine: bool = True
     zoom: bool = True
+    sharpen: float = 2.0
     smoothing: float = 0.0
     threads: int = None
     max_pixels: float = 100e6
@@ -224,7 +225,7 @@ class SegmentVideo(beam.DoFn):
         o = self.options
         self.segmenter = load(resolve_model(local_model_path(o.video_model)), kind="video",
                               threads=o.threads, refine=o.refine, zoom=o.zoom,
-                              smoothing=o.smoothing)
+                              sharpen=o.sharpen, smoothing=o.smoothing)
 
     def process(self, item):
         path, target = item
@@ -300,6 +301,7 @@ def build(pipeline, options):
     """Add the batch steps to `pipeline`; returns the PCollection of written output paths."""
     handler = KeyedModelHandler(SegmenterModelHandler(
         options.model, threads=options.threads, refine=options.refine, zoom=options.zoom,
+        sharpen=options.sharpen,
         max_batch_size=options.max_batch_size, errors_as_results=True))
     files = (pipeline
              | "Patterns" >> beam.Create([expand_pattern(p) for p in options.inputs])

@@ -23,6 +23,9 @@ def add_model_arguments(parser, smoothing=False, default_model="default"):
                        help="a second, closer look at the people: the model runs again on a crop "
                             "around them when they fill less of the frame (on video the crop "
                             "follows them, one run per frame) (default: on)")
+    group.add_argument("--sharpen", type=float, default=2.0, metavar="K",
+                       help="push mask probabilities away from 0.5 so people are opaque and the "
+                            "background clear (sigmoid(K * logit p); 1: off; default: %(default)s)")
     if smoothing:
         group.add_argument("--smooth", type=float, nargs="?", const=0.7, default=0.0,
                            metavar="RATIO",
@@ -85,7 +88,7 @@ def open_segmenter(args, kind):
     """Load `--model` as a Segmenter (kind "image") or VideoSegmenter (kind "video")."""
     from bgseg.runtime import load
 
-    options = {"refine": args.refine, "zoom": args.zoom}
+    options = {"refine": args.refine, "zoom": args.zoom, "sharpen": args.sharpen}
     if kind == "video":
         options["smoothing"] = args.smooth
     return load(args.model, kind=kind, threads=args.threads, **options)

