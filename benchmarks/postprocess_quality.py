@@ -3,9 +3,10 @@
     python -m benchmarks.postprocess_quality --model MODEL.tflite [--limit 60]
 
 Images (`ccp`, `celebamask`; held-out per `bgseg.data.split`): IoU at 0.5 and the mean absolute
-error inside a 5-pixel band around the true boundary, without and with guided-filter refinement.
-Video (DAVIS clips `hike`, `lucia`, `swing`, in order, mask feedback on): IoU, dtSSD (x100) and
-flip rate, without and with temporal smoothing (refinement off, to isolate it). Reads
+error inside a 5-pixel band around the true boundary, for each step added in turn: bare (no
+refinement, no sharpening), guided-filter refinement, sharpening (the runtime's default), zoom off.
+Video (DAVIS clips `hike`, `lucia`, `swing`, in order, mask feedback on, the runtime's defaults
+with refinement off): IoU, dtSSD (x100) and flip rate, without and with temporal smoothing. Reads
 `../shared/data`; exits with a message when it is absent. No TensorFlow is imported.
 """
 
@@ -22,6 +23,10 @@ from bgseg.runtime import Segmenter, VideoSegmenter
 
 DATA = DEFAULT_DATA
 CLIPS = ("hike", "lucia", "swing")
+IMAGE_STEPS = (("bare (refine off, sharpen 1)", {"refine": False, "sharpen": 1.0}),
+               ("refine", {"refine": True, "sharpen": 1.0}),
+               ("refine + sharpen 2 (default)", {"refine": True, "sharpen": 2.0}),
+               ("default without zoom", {"zoom": False}))
 
 
 def _rgb(path):
@@ -44,13 +49,12 @@ def images(model, threads, limit):
         files = [p for p in sorted((DATA / name / "images").glob("*.jpg"))
                  if split_of(p.stem) != "train"][:limit]
         pairs = [(_rgb(p), _truth(DATA / name / "masks" / f"{p.stem}.png")) for p in files]
-        for refine in (False, True):
-            seg = Segmenter(model, threads=threads, refine=refine)
+        for label, options in IMAGE_STEPS:
+            seg = Segmenter(model, threads=threads, **options)
             alphas = [seg.segment(image) for image, _ in pairs]
             iou = np.mean([evaluation.iou(a > 0.5, t) for a, (_, t) in zip(alphas, pairs)])
             mae = np.mean([_boundary_mae(a, t) for a, (_, t) in zip(alphas, pairs)])
-            print(f"| {name} ({len(pairs)} images) | refine {'on' if refine else 'off'} | "
-                  f"{iou:.4f} | {mae:.4f} |")
+            print(f"| {name} ({len(pairs)} images) | {label} | {iou:.4f} | {mae:.4f} |")
 
 
 def video(model, threads, limit, ratio):

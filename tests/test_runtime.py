@@ -29,7 +29,7 @@ def _record_inputs(segmenter):
 def test_every_quantization_gives_a_full_size_probability(tiny_tflite, mode):
     import keras
 
-    with runtime.load(tiny_tflite(4, mode), refine=False) as seg:
+    with runtime.load(tiny_tflite(4, mode), refine=False, sharpen=1.0) as seg:
         assert isinstance(seg, VideoSegmenter)
         mask = seg.segment(_frame())
     # the reference is the Keras model the files were exported from, fed through the contract
