@@ -2,7 +2,6 @@
 
 import time
 
-import cv2
 import numpy as np
 
 from bgseg import contract
@@ -98,9 +97,9 @@ class Segmenter:
         return self.model.get_output()
 
     def _model_prior(self, canvas):
-        """A frame-shaped mask (or a crop of one) as the model's 4th input channel."""
-        return cv2.resize(canvas, (self.model.width, self.model.height),
-                          interpolation=cv2.INTER_AREA)
+        """A frame-shaped mask (or a crop of one) as the model's 4th input channel (area-averaged
+        when shrinking, bilinear when enlarging, as frames are)."""
+        return contract.resize_frame(canvas, self.model.width, self.model.height)
 
     def _zoomed(self, image, canvas, box, prior):
         """Run the model on the crop of `image` under `box` (canvas pixels) and paste its mask into
