@@ -37,7 +37,7 @@ BREAKS = [
      "return (1.0 - weight) * y + weight * t", "return y",
      "tests/test_fine_tuning.py::test_on_policy_priors_come_from_the_policy_for_flagged_samples"),
     ("zoom runs on the crop but pastes nothing back", "bgseg/runtime/segmenter.py",
-     "        out[y0:y1, x0:x1] = contract.mask_to_frame(", "        _ = contract.mask_to_frame(",
+     "        canvas[y0:y1, x0:x1] = contract.mask_to_frame(", "        _ = contract.mask_to_frame(",
      "tests/test_zoom.py::test_zoom_finds_the_person_better_than_one_look"),
     ("the video crop never follows the person", "bgseg/runtime/zoom.py",
      "    if current is None or new is None:\n        return new\n",

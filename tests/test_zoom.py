@@ -62,21 +62,24 @@ def small_person():
 
 
 def test_zoom_finds_the_person_better_than_one_look(small_person):
-    """The shipped model on a person filling 5 % of the frame: the reference is its own mask of
-    the full-size photo; the second look at the crop must be closer to it than the first."""
+    """A real model on a person filling 5 % of the frame: the reference is its own mask of the
+    full-size photo; the second look at the crop must be much closer to it than the first. The
+    model is the converted MediaPipe one, whose weights never change (the mechanism under test is
+    the zoom, not the shipped weights)."""
     frame, (x0, y0, x1, y1) = small_person
     photo = cv2.cvtColor(cv2.imread(str(PHOTO)), cv2.COLOR_BGR2RGB)
-    reference = cv2.resize(Segmenter("default_image").segment(photo), (x1 - x0, y1 - y0)) > 0.5
+    model = "mediapipe_selfie"
+    reference = cv2.resize(Segmenter(model).segment(photo), (x1 - x0, y1 - y0)) > 0.5
     truth = np.zeros(frame.shape[:2], bool)
     truth[y0:y1, x0:x1] = reference
-    one_look = Segmenter("default_image", zoom=False)
-    two_looks = Segmenter("default_image")
+    one_look = Segmenter(model, zoom=False)
+    two_looks = Segmenter(model)
     plain, zoomed = one_look.segment(frame), two_looks.segment(frame)
     assert one_look.timings["runs"] == 1 and two_looks.timings["runs"] == 2
     plain_iou = evaluation.iou(plain > 0.5, truth)
     zoomed_iou = evaluation.iou(zoomed > 0.5, truth)
-    assert zoomed_iou > plain_iou + 0.08, (plain_iou, zoomed_iou)
-    assert zoomed_iou > 0.7  # shipped image models: 0.67 -> 0.84 (v0.2), 0.63 -> 0.78 (v0.3)
+    assert zoomed_iou > plain_iou + 0.15, (plain_iou, zoomed_iou)  # measured: 0.58 -> 0.89
+    assert zoomed_iou > 0.8
 
 
 def test_video_zoom_runs_once_per_frame_and_looks_again_every_redetect_frames(small_person):
