@@ -20,7 +20,7 @@ def _check_frame(image):
         raise ValueError(f"empty image of shape {image.shape}")
 
 
-CANVAS_SIDE = 1280  # longest side of the frame-shaped mask that zoomed crops are pasted into
+CANVAS_SIDE = 960  # longest side of the frame-shaped mask that zoomed crops are pasted into
 
 
 def _canvas_size(image):
