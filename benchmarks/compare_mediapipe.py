@@ -110,6 +110,15 @@ def parse_args(argv=None):
     return args
 
 
+def named_paths(option, specs):
+    """(name, path) of each NAME=PATH value of `option`; ValueError naming a malformed one."""
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        if not path:
+            raise ValueError(f"{option} {spec!r}: expected NAME=PATH")
+        yield name, path
+
+
 def main(argv=None):
     args = parse_args(argv)
     heldout.use_splits(("val", "test") if args.split == "both" else (args.split,))
@@ -132,14 +141,11 @@ def main(argv=None):
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
                                        args.smoothing, args.zoom, args.sharpen))
-        for option, runner in (("also", RawModel), ("runtime_also", RuntimeModel)):
-            for spec in getattr(args, option):
-                name, _, path = spec.partition("=")
-                if not path:
-                    raise ValueError(f"--{option.replace('_', '-')} {spec!r}: expected NAME=PATH")
-                models.append(runner(name, path, args.threads) if runner is RawModel else
-                              runner(f"{name} + runtime", path, args.threads, args.smoothing,
-                                     args.zoom, args.sharpen))
+        for name, path in named_paths("--also", args.also):
+            models.append(RawModel(name, path, args.threads))
+        for name, path in named_paths("--runtime-also", args.runtime_also):
+            models.append(RuntimeModel(f"{name} + runtime", path, args.threads, args.smoothing,
+                                       args.zoom, args.sharpen))
         models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None

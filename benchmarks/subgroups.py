@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import heldout
-from benchmarks.compare_mediapipe import DEFAULT_MEDIAPIPE
+from benchmarks.compare_mediapipe import DEFAULT_MEDIAPIPE, named_paths
 from benchmarks.runners import THRESHOLD, RawModel, RuntimeModel
 from bgseg import evaluation
 
@@ -58,7 +58,8 @@ def main(argv=None):
     models = [RawModel(args.name, args.model, args.threads, feedback=False)]
     if args.with_runtime:
         models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads, 0.0))
-    models += [RawModel(*pair.split("=", 1), args.threads, feedback=False) for pair in args.also]
+    models += [RawModel(name, path, args.threads, feedback=False)
+               for name, path in named_paths("--also", args.also)]
     models.append(RawModel("MediaPipe", args.mediapipe, args.threads, feedback=False))
     groups = groups_of(root)
     scores = {}  # group -> model -> [IoU]

@@ -74,6 +74,10 @@ class BatchOptions:
         self.output = absolute(self.output)
         self.dead_letter = absolute(self.dead_letter or join(self.output, DEAD_LETTER_NAME))
 
+    def segmenter_options(self):
+        """The Segmenter keyword arguments (post-processing) for images and videos alike."""
+        return {"refine": self.refine, "zoom": self.zoom, "sharpen": self.sharpen}
+
 
 def absolute(path):
     return str(path) if is_url(path) else os.path.abspath(os.path.expanduser(str(path)))
@@ -224,8 +228,7 @@ class SegmentVideo(beam.DoFn):
 
         o = self.options
         self.segmenter = load(resolve_model(local_model_path(o.video_model)), kind="video",
-                              threads=o.threads, refine=o.refine, zoom=o.zoom,
-                              sharpen=o.sharpen, smoothing=o.smoothing)
+                              threads=o.threads, smoothing=o.smoothing, **o.segmenter_options())
 
     def process(self, item):
         path, target = item
@@ -300,9 +303,8 @@ def write_atomic(path, data, overwrite=False):
 def build(pipeline, options):
     """Add the batch steps to `pipeline`; returns the PCollection of written output paths."""
     handler = KeyedModelHandler(SegmenterModelHandler(
-        options.model, threads=options.threads, refine=options.refine, zoom=options.zoom,
-        sharpen=options.sharpen,
-        max_batch_size=options.max_batch_size, errors_as_results=True))
+        options.model, threads=options.threads, max_batch_size=options.max_batch_size,
+        errors_as_results=True, **options.segmenter_options()))
     files = (pipeline
              | "Patterns" >> beam.Create([expand_pattern(p) for p in options.inputs])
              | "Match" >> beam.ParDo(MatchFiles(options.output))

@@ -89,7 +89,7 @@ def run(args):
         options = bgseg_beam.BatchOptions(
             inputs=args.inputs, output=args.output, effect=effect, video_effect=video_effect,
             model=models[0], video_model=models[1], overwrite=args.overwrite,
-            refine=args.refine, zoom=args.zoom, sharpen=args.sharpen,
+            **common.segmenter_options(args),
             smoothing=args.smooth, threads=args.threads, max_pixels=args.max_pixels,
             max_batch_size=args.batch_size, dead_letter=args.dead_letter)
     except bad as exc:

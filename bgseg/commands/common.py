@@ -84,11 +84,16 @@ def make_effect(args, default_background=None):
     return Effect(**effect_options(args, default_background))
 
 
+def segmenter_options(args):
+    """The Segmenter keyword arguments of the post-processing options (`add_model_arguments`)."""
+    return {"refine": args.refine, "zoom": args.zoom, "sharpen": args.sharpen}
+
+
 def open_segmenter(args, kind):
     """Load `--model` as a Segmenter (kind "image") or VideoSegmenter (kind "video")."""
     from bgseg.runtime import load
 
-    options = {"refine": args.refine, "zoom": args.zoom, "sharpen": args.sharpen}
+    options = segmenter_options(args)
     if kind == "video":
         options["smoothing"] = args.smooth
     return load(args.model, kind=kind, threads=args.threads, **options)
