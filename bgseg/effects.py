@@ -69,11 +69,11 @@ def blur_background(frame, mask, radius):
         raise ValueError(f"blur radius must be > 0, got {radius}")
     height, width = mask.shape
     levels = max(0, int(np.log2(radius / 2.0)))
-    weight = 1.0 - mask.astype(np.float32)
-    image = frame
-    if levels:
-        image, weight = cv2.pyrDown(image), cv2.pyrDown(weight)
-    weighted = image.astype(np.float32) * weight[..., None]
+    image, small = frame, np.asarray(mask, np.float32)
+    if levels:  # pyrDown keeps constants, so 1 - pyrDown(mask) == pyrDown(1 - mask) at 1/4 cost
+        image, small = cv2.pyrDown(image), cv2.pyrDown(small)
+    weight = cv2.subtract(1.0, small)
+    weighted = cv2.multiply(image, cv2.merge([weight] * 3), dtype=cv2.CV_32F)
     for _ in range(levels - 1):
         weighted, weight = cv2.pyrDown(weighted), cv2.pyrDown(weight)
     sigma = radius / 2 ** levels
