@@ -18,8 +18,9 @@ import cv2
 MODES = ("auto", "window", "browser", "none")
 WINDOW = "bgseg (q or Esc to quit)"
 BOUNDARY = "bgsegframe"
-GUI_HINT = ('pip uninstall -y opencv-python-headless && pip install "bgseg[gui]" (both wheels '
-            'share the cv2 folder, so the headless one must go first)')
+GUI_HINT = ("pip uninstall -y opencv-python-headless && pip install --force-reinstall --no-deps "
+            "'opencv-python>=4.9' (the two wheels share the cv2 folder: the headless one must "
+            "go first)")
 VIRTUALCAM_HINT = 'pip install "bgseg[virtualcam]"'
 _PAGE = ("<!doctype html><html><head><meta charset='utf-8'><title>bgseg preview</title></head>"
          "<body style='margin:0;background:#222;display:flex;justify-content:center'>"
