@@ -10,10 +10,10 @@ def add_arguments(parser):
     parser.add_argument("--camera", default="0", metavar="INDEX|URL",
                         help="camera index (default: 0), or a stream URL / video file")
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="also write the result to a video file (the only output on a "
-                             "headless OpenCV build)")
+                        help="also write the result to a video file")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N",
-                        help="stop after N frames (default: until q/Esc or the stream ends)")
+                        help="stop after N frames (default: until q/Esc in the window, Ctrl+C "
+                             "or the end of the stream)")
     parser.add_argument("--fps", type=float, default=None,
                         help="frame rate written to FILE (default: the camera's, else 30)")
     parser.add_argument("--preview", choices=("auto", "window", "browser", "none"),
