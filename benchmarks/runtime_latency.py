@@ -4,9 +4,10 @@
 
 Runs `VideoSegmenter` (mask feedback) on a video file (`--video`, looped) or on synthetic frames of
 `--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of
-the
-effect (`--effect`, composited at full resolution) and of the whole frame, plus end-to-end frames/s.
-No TensorFlow is imported.
+the effect (`--effect`, composited at full resolution) and of the whole frame, plus end-to-end
+frames/s. `preview_jpeg` (not in `total`) is the JPEG encoding that `bgseg webcam --preview browser`
+adds per frame; the last line sets the webcam path's per-frame cost against its 30 frames/s
+budget. No TensorFlow is imported.
 """
 
 import argparse
@@ -14,6 +15,7 @@ import json
 import platform
 import time
 
+import cv2
 import numpy as np
 
 from bgseg import io
@@ -66,7 +68,7 @@ def main(argv=None):
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
                                smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen)
     effect = _effect(args.effect)
-    rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": []}
+    rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": [], "preview_jpeg": []}
     runs = []
     start_all = None
     for i in range(args.warmup + args.frames):
@@ -76,16 +78,19 @@ def main(argv=None):
         start = time.perf_counter()
         mask = segmenter.segment(frame)
         effect_start = time.perf_counter()
-        if effect is not None:
-            effect(frame, mask)
+        out = frame if effect is None else effect(frame, mask)
         end = time.perf_counter()
+        cv2.imencode(".jpg", out[..., :3] if out.ndim == 3 else out,
+                     [cv2.IMWRITE_JPEG_QUALITY, 80])  # as preview.BrowserPreview does
+        jpeg_end = time.perf_counter()
         if i >= args.warmup:
+            rows["preview_jpeg"].append(jpeg_end - end)
             for key in ("pre", "invoke", "post"):
                 rows[key].append(segmenter.timings[key])
             runs.append(segmenter.timings["runs"])
             rows["effect"].append(end - effect_start)
             rows["total"].append(end - start)
-    fps = args.frames / (time.perf_counter() - start_all)
+    fps = args.frames / (time.perf_counter() - start_all - sum(rows["preview_jpeg"]))
 
     height, width = frames[0].shape[:2]
     stats = {
@@ -106,6 +111,9 @@ def main(argv=None):
     for key, value in stats.items():
         print(f"| {key} | {value['median_ms']:.2f} | {value['p90_ms']:.2f} |")
     print(f"end-to-end: {fps:.1f} frames/s")
+    webcam_ms = stats["total"]["median_ms"] + stats["preview_jpeg"]["median_ms"]
+    print(f"webcam path (segment + effect + browser JPEG): {webcam_ms:.1f} ms median of the "
+          f"{1e3 / 30:.1f} ms a frame at 30 frames/s allows")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"args": vars(args), "stages": stats, "fps": fps,

@@ -61,22 +61,24 @@ def blur_background(frame, mask, radius):
     """Blur the background by a Gaussian of sigma `radius` pixels, without a person-coloured halo.
 
     The blur is a normalised convolution weighted by `1 - mask`, so person pixels do not bleed into
-    the blurred background. It runs down an image pyramid (each level halves the size) until the
-    remaining sigma is about 2 to 4 pixels, then is upsampled: the same look at a fraction of the
-    cost of a full-resolution blur.
+    the blurred background. It runs on the frame and mask area-averaged by a power of two (halving
+    steps) so that the remaining sigma is about 2 to 4 pixels there, then is upsampled: the same
+    look (PSNR above 40 dB against the former Gaussian pyramid, see docs/runtime.md) at a fraction
+    of the cost of a full-resolution blur.
     """
     if radius <= 0:
         raise ValueError(f"blur radius must be > 0, got {radius}")
     height, width = mask.shape
-    levels = max(0, int(np.log2(radius / 2.0)))
-    weight = 1.0 - mask.astype(np.float32)
-    image = frame
-    if levels:
-        image, weight = cv2.pyrDown(image), cv2.pyrDown(weight)
-    weighted = image.astype(np.float32) * weight[..., None]
-    for _ in range(levels - 1):
-        weighted, weight = cv2.pyrDown(weighted), cv2.pyrDown(weight)
-    sigma = radius / 2 ** levels
+    factor = 2 ** max(0, int(np.log2(radius / 2.0)))
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    image, small = frame, np.asarray(mask, np.float32)
+    while image.shape[1] > size[0] * 1.5:  # area-average by 2 (OpenCV's fast path) down to size
+        half = (max(size[0], round(image.shape[1] / 2)), max(size[1], round(image.shape[0] / 2)))
+        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(small, half, interpolation=cv2.INTER_AREA)
+    weight = cv2.subtract(1.0, small)
+    weighted = cv2.multiply(image, cv2.merge([weight] * 3), dtype=cv2.CV_32F)
+    sigma = radius * image.shape[1] / width
     blurred = cv2.GaussianBlur(weighted, (0, 0), sigma)
     norm = cv2.GaussianBlur(weight, (0, 0), sigma)
     # blurred <= 255 * norm, so the ratio stays in range; where norm ~ 0 the person covers it anyway

@@ -4,9 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bgseg import io
+from bgseg import io, preview
 from bgseg.cli import main
-from bgseg.commands import webcam
 from tests.helpers import PHOTO
 
 
@@ -101,11 +100,11 @@ def test_webcam_writes_a_file_from_a_stream(tmp_path, model, clip, capsys):
     assert "5 frames to" in capsys.readouterr().err
 
 
-def test_webcam_without_gui_asks_for_a_file(model, clip, capsys, monkeypatch):
-    monkeypatch.setattr(webcam, "has_gui", lambda: False)
-    assert main(["webcam", "--camera", str(clip), "--model", model]) == 2
+def test_webcam_without_gui_previews_in_the_browser(model, clip, capsys, monkeypatch):
+    monkeypatch.setattr(preview, "has_gui", lambda: False)
+    assert main(["webcam", "--camera", str(clip), "--model", model, "--port", "0"]) == 0
     err = capsys.readouterr().err
-    assert "no preview window" in err and "-o FILE" in err
+    assert "no GUI" in err and "preview is in the browser" in err and "http://127.0.0.1:" in err
 
 
 def test_webcam_camera_that_will_not_open(tmp_path, model, capsys):
