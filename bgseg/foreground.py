@@ -20,15 +20,13 @@ def _pass(image, foreground, background, alpha, radius):
     return np.clip(foreground, 0.0, 1.0, out=foreground), mean_bg
 
 
-def estimate_foreground(image, alpha, radius=None):
+def estimate_foreground(image, alpha, radius=90):
     """The foreground colours of RGB uint8 `image` under float `alpha` in [0, 1] (same size), as
     RGB uint8. Only the soft edge changes in effect: where alpha is 0 or 1 the result is the local
-    mean or the input itself. `radius`: the first pass's box size (default: 1/10 of the shorter
-    side, at least 9 pixels)."""
+    mean or the input itself. `radius`: the first pass's box size in pixels (the paper's 90; a
+    box filter costs the same at any size)."""
     if image.shape[:2] != alpha.shape:
         raise ValueError(f"alpha {alpha.shape} and image {image.shape[:2]} sizes differ")
-    if radius is None:
-        radius = max(9, min(alpha.shape) // 10)
     rgb = image.astype(np.float32) * (1.0 / 255.0)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     foreground, background = _pass(rgb, rgb, rgb, alpha, radius)
