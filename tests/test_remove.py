@@ -221,3 +221,14 @@ def test_two_inputs_one_output_name_both_named(model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"both {a} and {b} would be written here" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_folder_format_without_alpha_is_on_white(model, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), _rgb())
+    out = tmp_path / "out"
+    assert main(["image", str(folder), "-o", str(out), "--format", "jpg", "--model", model]) == 0
+    assert "compositing on white" in capsys.readouterr().err
+    assert (out / "a.jpg").read_bytes() == bgseg.remove(
+        (folder / "a.png").read_bytes(), model=model, background="white", format="jpg")

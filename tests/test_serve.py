@@ -186,6 +186,13 @@ def test_multipart_without_file(server):
     _healthy(server)
 
 
+def test_malformed_multipart(server):
+    answer = server.post("/v1/remove", content=b"--x\r\nnot a part",
+                         headers={"content-type": "multipart/form-data; boundary=x"})
+    assert answer.status_code == 400 and "error" in answer.json()
+    _healthy(server)
+
+
 def test_api_key_required(server):
     answer = httpx.post(f"{server.base_url}/v1/remove", content=_jpeg())
     assert answer.status_code == 401 and "API key" in answer.json()["error"]

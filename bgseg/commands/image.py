@@ -159,7 +159,8 @@ def run(args):
         return 1
     try:
         single = len(jobs) == 1 and not args.output.endswith(("/", "\\"))
-        effect = _effect(args, (single and Path(args.output).suffix) or ".png")
+        suffix = (single and Path(args.output).suffix) or ".png"
+        effect = _effect(args, "." + args.format.lstrip(".") if args.format else suffix)
         plan = _plan(args, jobs, effect.alpha)
         segmenter = common.open_segmenter(args, "image")
     except bad as exc:

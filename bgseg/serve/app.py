@@ -152,7 +152,10 @@ async def _upload(request, body):
     async def replay():
         return {"type": "http.request", "body": body, "more_body": False}
 
-    form = await Request(request.scope, replay).form()
+    try:
+        form = await Request(request.scope, replay).form()
+    except Exception as exc:  # python-multipart's and Starlette's parse errors
+        raise RequestError(400, f"malformed multipart body ({exc})") from None
     image = form.get("file") or form.get("image")
     if image is None or isinstance(image, str):
         raise RequestError(400, "multipart upload without a file field named 'file'")
@@ -219,14 +222,16 @@ def create_app(config=None, **overrides):
         options = parse_options(fields, mask_only, config)
         try:
             await asyncio.wait_for(slots.acquire(), config.queue_wait)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             raise RequestError(503, f"busy: all {config.concurrency} workers in use; "
                                     f"retry later") from None
+        loop = asyncio.get_running_loop()
         future = pool.submit(process, config, image, name, options, background)
-        future.add_done_callback(lambda _: slots.release())  # the slot is freed when work ends
+        # the slot is freed when the work really ends (also after a timeout), on the loop's thread
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(slots.release))
         try:
             result = await asyncio.wait_for(asyncio.wrap_future(future), config.timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             raise RequestError(504, f"{name}: not done within {config.timeout:g} s") from None
         except bad_input as exc:
             text = str(exc)
