@@ -6,6 +6,8 @@ install command.
 """
 
 import io as _bytes_io
+import re
+import warnings
 
 import numpy as np
 
@@ -32,24 +34,35 @@ def _register_heif(name):
         pillow_heif.register_avif_opener()
 
 
-def _open(data, name):
-    """A lazily opened PIL image (header read, pixels not decoded), or None when PIL cannot."""
+def _open(data, name, max_pixels=None):
+    """A lazily opened PIL image (header read, pixels not decoded), or None when PIL cannot.
+    Pillow's own decompression-bomb limit (about 179 MP) becomes the caller's "image too large"
+    when the image is over `max_pixels` too."""
     try:
         from PIL import Image
     except ModuleNotFoundError:
         return None
     if is_heif(bytes(data[:16])):
         _register_heif(name)
-    Image.MAX_IMAGE_PIXELS = None  # the caller checks the size itself, with its own limit
     try:
-        return Image.open(_bytes_io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(_bytes_io.BytesIO(data))
+    except Image.DecompressionBombError as error:
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        if max_pixels is not None and pixels and int(pixels[1]) > max_pixels:
+            from bgseg.io import InputError
+
+            raise InputError(name, f"image too large: {int(pixels[1]) / 1e6:.0f} MP "
+                                   f"(limit {max_pixels / 1e6:.0f} MP)") from None
+        return None
     except Exception:  # any format PIL cannot read is simply "not known here"
         return None
 
 
-def header_size(data, name):
+def header_size(data, name, max_pixels=None):
     """(width, height) from any header PIL knows (TIFF, WebP, BMP, HEIC, ...), or None."""
-    image = _open(data, name)
+    image = _open(data, name, max_pixels)
     return None if image is None else image.size
 
 

@@ -162,7 +162,7 @@ def decode_image(data, name, max_pixels=MAX_PIXELS, keep_alpha=False):
         raise InputError(name, "empty file")
     if _truncated(data[:8].tobytes() + data[-1024:].tobytes()):
         raise InputError(name, "truncated image file")
-    header = _header_size(data[:65536].tobytes()) or formats.header_size(data, name)
+    header = _header_size(data[:65536].tobytes()) or formats.header_size(data, name, max_pixels)
     if header is not None:  # refuse before decoding: a huge image would take gigabytes
         if 0 in header:
             raise InputError(name, f"zero-size image ({header[0]}x{header[1]})")

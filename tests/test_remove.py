@@ -137,7 +137,7 @@ def test_heic_without_pillow_heif_names_the_extra(model, tmp_path, monkeypatch):
         read_image(source)
 
 
-def test_pixel_limit_from_tiff_and_webp_headers(tmp_path):
+def test_pixel_limit_from_tiff_and_webp_headers(monkeypatch):
     from PIL import Image
 
     from bgseg.io import InputError, decode_image
@@ -145,8 +145,26 @@ def test_pixel_limit_from_tiff_and_webp_headers(tmp_path):
     for fmt in ("TIFF", "WEBP"):
         buffer = io.BytesIO()
         Image.new("L", (3000, 2000)).save(buffer, fmt)
+        monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded before the check"))
         with pytest.raises(InputError, match=r"image too large: 3000x2000 = 6 MP \(limit 1 MP\)"):
             decode_image(buffer.getvalue(), "big", max_pixels=1e6)
+
+
+def test_tiff_over_pillows_own_limit_is_refused_before_decoding(monkeypatch):
+    """The issue's case: 20000x20000 (400 MP, over Pillow's decompression-bomb limit): refused
+    from the header, with the size, not decoded."""
+    import struct
+
+    from bgseg.io import InputError, decode_image
+
+    entries = [(256, 4, 20000), (257, 4, 20000), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+               (273, 4, 8), (277, 3, 1), (278, 4, 20000), (279, 4, 400_000_000)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in entries) + b"\0" * 4
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd + b"\0" * 64
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded before the check"))
+    with pytest.raises(InputError, match=r"image too large: 400 MP \(limit 100 MP\)"):
+        decode_image(tiff, "huge.tif")
 
 
 def test_skip_existing_resumes(model, tmp_path, capsys):
