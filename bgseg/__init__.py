@@ -18,6 +18,7 @@ _LAZY = {
     "load": ("bgseg.runtime", "load"),
     "Segmenter": ("bgseg.runtime", "Segmenter"),
     "VideoSegmenter": ("bgseg.runtime", "VideoSegmenter"),
+    "remove": ("bgseg.api", "remove"),
 }
 
 __all__ = ["__version__", *_LAZY]

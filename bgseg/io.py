@@ -37,7 +37,7 @@ class OutputExists(InputError, FileExistsError):
         super().__init__(path, "output exists (pass --overwrite to replace it)")
 
 
-def _to_rgb8(image, path):
+def _to_rgb8(image, path, keep_alpha=False):
     if image.dtype == np.uint16:
         image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
     elif image.dtype in (np.float32, np.float64):
@@ -47,7 +47,7 @@ def _to_rgb8(image, path):
     if image.ndim == 2 or image.shape[2] == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA if keep_alpha else cv2.COLOR_BGRA2RGB)
     if image.shape[2] == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     raise InputError(path, f"unsupported channel count {image.shape[2]}")
@@ -135,9 +135,10 @@ def apply_orientation(image, orientation):
     return np.ascontiguousarray(image)
 
 
-def read_image(path, max_pixels=MAX_PIXELS):
-    """Read an image file as upright (EXIF orientation applied) RGB uint8 `(H, W, 3)`, or raise
-    InputError naming the problem."""
+def read_image(path, max_pixels=MAX_PIXELS, keep_alpha=False):
+    """Read an image file as upright (EXIF orientation applied) RGB uint8 `(H, W, 3)` (RGBA
+    `(H, W, 4)` for an input with alpha when `keep_alpha`), or raise InputError naming the
+    problem."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such file")
@@ -147,33 +148,41 @@ def read_image(path, max_pixels=MAX_PIXELS):
         data = np.fromfile(path, np.uint8)
     except OSError as error:
         raise InputError(path, f"cannot read ({error.strerror or error})") from None
-    return decode_image(data, path, max_pixels)
+    return decode_image(data, path, max_pixels, keep_alpha)
 
 
-def decode_image(data, name, max_pixels=MAX_PIXELS):
+def decode_image(data, name, max_pixels=MAX_PIXELS, keep_alpha=False):
     """Decode the bytes of an image file (`bytes` or a uint8 array) as `read_image` does; `name`
-    (a path or URL) only labels errors."""
+    (a path or URL) only labels errors. HEIC/AVIF/GIF go through PIL (`bgseg.formats`)."""
+    from bgseg import formats
+
     if not isinstance(data, np.ndarray):
         data = np.frombuffer(data, np.uint8)
     if data.size == 0:
         raise InputError(name, "empty file")
     if _truncated(data[:8].tobytes() + data[-1024:].tobytes()):
         raise InputError(name, "truncated image file")
-    header = _header_size(data[:65536].tobytes())
+    header = _header_size(data[:65536].tobytes()) or formats.header_size(data, name, max_pixels)
     if header is not None:  # refuse before decoding: a huge image would take gigabytes
         if 0 in header:
             raise InputError(name, f"zero-size image ({header[0]}x{header[1]})")
         _check_pixels(name, *header, max_pixels)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    image = None if formats.is_heif(data[:16].tobytes()) else cv2.imdecode(
+        data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
-        raise InputError(name, "not an image, or an unreadable/corrupt one")
+        decoded = formats.decode(data, name)  # upright RGB(A) already
+        if decoded is None:
+            raise InputError(name, "not an image, or an unreadable/corrupt one")
+        _check_pixels(name, decoded.shape[1], decoded.shape[0], max_pixels)
+        return decoded if keep_alpha or decoded.shape[2] == 3 else decoded[..., :3].copy()
     height, width = image.shape[:2]
     if height == 0 or width == 0:
         raise InputError(name, f"zero-size image ({width}x{height})")
     _check_pixels(name, width, height, max_pixels)
     # the decoder is told to ignore EXIF (IMREAD_UNCHANGED keeps alpha), so orient here: phone
     # photos are stored sideways with an orientation tag that every viewer applies
-    return apply_orientation(_to_rgb8(image, name), exif_orientation(data[:65536].tobytes()))
+    return apply_orientation(_to_rgb8(image, name, keep_alpha),
+                             exif_orientation(data[:65536].tobytes()))
 
 
 def output_suffix(suffix, alpha):
