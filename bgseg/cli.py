@@ -12,7 +12,7 @@ import sys
 import threading
 
 from bgseg.commands import (batch, check_gpu, coco_filter, common, export, image, train, video,
-                            webcam)
+                            web, webcam)
 from bgseg.version import __version__
 
 # name -> (module with add_arguments/run, one-line help)
@@ -21,6 +21,8 @@ COMMANDS = {
     "video": (video, "remove or replace the background of a video file, frame by frame with mask "
                      "feedback"),
     "webcam": (webcam, "live background removal from a camera"),
+    "web": (web, "serve the browser app (live background replacement client-side) and the "
+                 "models on 127.0.0.1"),
     "batch": (batch, "images and videos at scale on Apache Beam: local, Dataflow, Flink, Spark "
                      "(needs the [beam] extra)"),
     "train": (train, "train or fine-tune a model (needs the [train] extra)"),
