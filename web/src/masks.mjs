@@ -1,14 +1,16 @@
-// Float masks ({data: Float32Array, width, height}) resized as bgseg/contract.py does: bilinear
+// Float masks ({data: Float32Array, width, height}) and RGBA frames (channels: 4) resized as bgseg/contract.py does: bilinear
 // (OpenCV INTER_LINEAR, pixel centres) to enlarge or upsample, area averaging (INTER_AREA) to shrink.
 
-export const makeMask = (width, height, data = new Float32Array(width * height)) =>
-  ({ data, width, height });
+export const makeMask = (width, height, data = new Float32Array(width * height), channels = 1) =>
+  ({ data, width, height, channels });
 
-/** A crop [x0, y0, x1, y1] of a mask, as a new mask. */
+/** A crop [x0, y0, x1, y1] of a mask (or of an RGBA image: channels 4), as a new one. */
 export function crop(mask, [x0, y0, x1, y1]) {
-  const out = makeMask(x1 - x0, y1 - y0);
+  const c = mask.channels || 1, w = x1 - x0;
+  const out = makeMask(w, y1 - y0, new mask.data.constructor(w * (y1 - y0) * c), c);
   for (let y = y0; y < y1; y++) {
-    out.data.set(mask.data.subarray(y * mask.width + x0, y * mask.width + x1), (y - y0) * out.width);
+    const row = (y * mask.width + x0) * c;
+    out.data.set(mask.data.subarray(row, row + w * c), (y - y0) * w * c);
   }
   return out;
 }
@@ -16,17 +18,25 @@ export function crop(mask, [x0, y0, x1, y1]) {
 /** Bilinear resize (half-pixel centres, edges clamped), as cv2.INTER_LINEAR. */
 export function bilinear(mask, width, height) {
   if (mask.width === width && mask.height === height) return mask;
-  const out = makeMask(width, height);
+  const c = mask.channels || 1, src = mask.data, stride = mask.width * c;
+  const out = makeMask(width, height, new Float32Array(width * height * c), c);
   const sx = mask.width / width, sy = mask.height / height;
+  const xs = Array.from({ length: width }, (_, x) => {
+    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), mask.width - 1);
+    const x0 = Math.floor(fx);
+    return [x0 * c, Math.min(x0 + 1, mask.width - 1) * c, fx - x0];
+  });
   for (let y = 0; y < height; y++) {
     const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), mask.height - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, mask.height - 1), wy = fy - y0;
+    const y0 = Math.floor(fy), wy = fy - y0;
+    const r0 = y0 * stride, r1 = Math.min(y0 + 1, mask.height - 1) * stride;
     for (let x = 0; x < width; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), mask.width - 1);
-      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, mask.width - 1), wx = fx - x0;
-      const top = mask.data[y0 * mask.width + x0] * (1 - wx) + mask.data[y0 * mask.width + x1] * wx;
-      const bottom = mask.data[y1 * mask.width + x0] * (1 - wx) + mask.data[y1 * mask.width + x1] * wx;
-      out.data[y * width + x] = top * (1 - wy) + bottom * wy;
+      const [a, b, wx] = xs[x];
+      for (let k = 0; k < c; k++) {
+        const top = src[r0 + a + k] * (1 - wx) + src[r0 + b + k] * wx;
+        const bottom = src[r1 + a + k] * (1 - wx) + src[r1 + b + k] * wx;
+        out.data[(y * width + x) * c + k] = top * (1 - wy) + bottom * wy;
+      }
     }
   }
   return out;
@@ -45,23 +55,34 @@ function areaWeights(source, target) {
   return cells;
 }
 
-/** Area-averaged shrink (cv2.INTER_AREA); bilinear where either side grows. */
-export function resize(mask, width, height) {
-  if (mask.width === width && mask.height === height) return mask;
-  if (width > mask.width || height > mask.height) return bilinear(mask, width, height);
+function area(mask, width, height) {
+  const c = mask.channels || 1, src = mask.data;
   const columns = areaWeights(mask.width, width), rows = areaWeights(mask.height, height);
-  const out = makeMask(width, height);
+  const out = makeMask(width, height, new Float32Array(width * height * c), c);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      let sum = 0;
-      for (const [sy, wy] of rows[y]) {
-        const row = sy * mask.width;
-        for (const [sx, wx] of columns[x]) sum += mask.data[row + sx] * wy * wx;
+      for (let k = 0; k < c; k++) {
+        let sum = 0;
+        for (const [sy, wy] of rows[y]) {
+          const row = sy * mask.width;
+          for (const [sx, wx] of columns[x]) sum += src[(row + sx) * c + k] * wy * wx;
+        }
+        out.data[(y * width + x) * c + k] = sum;
       }
-      out.data[y * width + x] = sum;
     }
   }
   return out;
+}
+
+/** contract.resize_frame: bilinear where either side grows; shrinking is area-averaged, after a
+ * bilinear step to twice the size when both sides shrink more than 2x. */
+export function resize(mask, width, height) {
+  if (mask.width === width && mask.height === height) return mask;
+  if (width > mask.width || height > mask.height) return bilinear(mask, width, height);
+  if (mask.width > 2 * width && mask.height > 2 * height) {
+    mask = bilinear(mask, 2 * width, 2 * height);
+  }
+  return area(mask, width, height);
 }
 
 /** Paste `part` into `mask` (in place) with its top-left corner at (x0, y0). */

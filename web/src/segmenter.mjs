@@ -59,10 +59,8 @@ export class VideoSegmenter {
     this.zoom = zoom;
     this.zoomMargin = zoomMargin;
     this.redetect = redetect;
-    this.input = document.createElement("canvas");
-    this.input.width = this.width;
-    this.input.height = this.height;
-    this.inputContext = this.input.getContext("2d", { willReadFrequently: true });
+    this.frame = document.createElement("canvas");
+    this.frameContext = this.frame.getContext("2d", { willReadFrequently: true });
     this.reset();
   }
 
@@ -75,21 +73,34 @@ export class VideoSegmenter {
     this.frameIndex = 0;
   }
 
-  // One model run on the [sx, sy, sw, sh] part of `source`, `prior` (model size) as the alpha.
-  infer(source, [sx, sy, sw, sh], prior) {
-    const context = this.inputContext;
-    context.imageSmoothingEnabled = true;
-    context.imageSmoothingQuality = sw > this.width ? "high" : "low"; // area-like / bilinear
-    context.drawImage(source, sx, sy, sw, sh, 0, 0, this.width, this.height);
-    const pixels = context.getImageData(0, 0, this.width, this.height);
-    if (this.isVideo) {
-      const alpha = pixels.data;
-      for (let i = 0; i < this.width * this.height; i++) {
-        alpha[4 * i + 3] = prior ? Math.round(Math.min(Math.max(prior.data[i], 0), 1) * 255) : 0;
-      }
+  // The RGBA pixels of a frame (video, image or canvas) at its size, as a 4-channel image.
+  framePixels(source, width, height) {
+    const canvas = this.frame;
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    this.frameContext.drawImage(source, 0, 0, width, height);
+    const { data } = this.frameContext.getImageData(0, 0, width, height);
+    return makeMask(width, height, data, 4);
+  }
+
+  // One model run on the [x0, y0, x1, y1] crop of the frame's pixels (resized as the Python
+  // runtime does, contract.resize_frame), `prior` (model size) as the alpha channel.
+  infer(pixels, rect, prior) {
+    const part = rect ? crop(pixels, rect) : pixels;
+    const small = resize(part, this.width, this.height).data;
+    const input = new ImageData(this.width, this.height);
+    const data = input.data; // Uint8ClampedArray: rounds as OpenCV's uint8 resize does
+    for (let i = 0; i < this.width * this.height; i++) {
+      data[4 * i] = small[4 * i];
+      data[4 * i + 1] = small[4 * i + 1];
+      data[4 * i + 2] = small[4 * i + 2];
+      data[4 * i + 3] = this.isVideo && prior
+        ? Math.round(Math.min(Math.max(prior.data[i], 0), 1) * 255) : 0;
     }
     const start = performance.now();
-    const result = this.segmenter.segment(pixels);
+    const result = this.segmenter.segment(input);
     const mask = makeMask(this.width, this.height,
       new Float32Array(result.confidenceMasks[0].getAsFloat32Array()));
     result.close();
@@ -102,21 +113,21 @@ export class VideoSegmenter {
   modelPrior(mask) { return mask ? resize(mask, this.width, this.height) : null; }
 
   // Run the model on the crop of the frame under `box` (canvas pixels), paste into `canvas`.
-  zoomed(source, frameSize, canvas, box, prior) {
-    const [width, height] = frameSize;
+  zoomed(pixels, canvas, box, prior) {
+    const { width, height } = pixels;
     const [x0, y0, x1, y1] = box;
     const fx0 = Math.round(x0 * width / canvas.width), fx1 = Math.round(x1 * width / canvas.width);
     const fy0 = Math.round(y0 * height / canvas.height);
     const fy1 = Math.round(y1 * height / canvas.height);
-    const rect = [fx0, fy0, Math.max(fx1 - fx0, 1), Math.max(fy1 - fy0, 1)];
-    const mask = this.infer(source, rect, prior ? this.modelPrior(crop(prior, box)) : null);
+    const rect = [fx0, fy0, Math.max(fx1, fx0 + 1), Math.max(fy1, fy0 + 1)];
+    const mask = this.infer(pixels, rect, prior ? this.modelPrior(crop(prior, box)) : null);
     paste(canvas, bilinear(mask, x1 - x0, y1 - y0), x0, y0);
     return canvas;
   }
 
   // The frame-shaped mask of the next frame, zooming on the tracked crop (Python's _tracked).
-  tracked(source, frameSize) {
-    const [cw, ch] = canvasSize(...frameSize);
+  tracked(pixels) {
+    const [cw, ch] = canvasSize(pixels.width, pixels.height);
     let prior = this.previousMask;
     if (prior && (prior.width !== cw || prior.height !== ch)) { // the stream changed size
       prior = null;
@@ -124,14 +135,14 @@ export class VideoSegmenter {
     }
     let canvas = null;
     if (!this.box || this.frameIndex % this.redetect === 0) {
-      const whole = this.infer(source, [0, 0, ...frameSize], this.modelPrior(prior));
+      const whole = this.infer(pixels, null, this.modelPrior(prior));
       canvas = bilinear(whole, cw, ch);
       if (canvas === whole) canvas = makeMask(cw, ch, whole.data.slice());
       this.box = keepBox(this.box, canvas, this.zoomMargin);
       if (!this.box) return canvas;
     }
     canvas = canvas || makeMask(cw, ch);
-    canvas = this.zoomed(source, frameSize, canvas, this.box, prior);
+    canvas = this.zoomed(pixels, canvas, this.box, prior);
     this.box = keepBox(this.box, canvas, this.zoomMargin);
     return canvas;
   }
@@ -142,8 +153,8 @@ export class VideoSegmenter {
   segment(source, width, height) {
     this.timings = { model: 0, runs: 0 };
     const previous = this.isVideo ? this.previousMask : null;
-    const raw = this.zoom ? this.tracked(source, [width, height])
-      : this.infer(source, [0, 0, width, height], previous);
+    const pixels = this.framePixels(source, width, height);
+    const raw = this.zoom ? this.tracked(pixels) : this.infer(pixels, null, previous);
     this.previousMask = raw;
     this.frameIndex += 1;
     return raw;
