@@ -38,6 +38,7 @@ class App {
     this.source = null; // {element, width, height, live}
     this.frames = [];
     this.modelMs = 0;
+    this.stats = { frames: 0, modelMs: 0, runs: 0, segmentMs: 0, drawMs: 0 }; // totals since the source started
     this.lastMask = null;
     this.error = null;
   }
@@ -148,13 +149,20 @@ class App {
   processFrame() {
     const { element, width, height } = this.source;
     if (!this.segmenter || !width || !height) return;
+    const start = performance.now();
     const mask = this.segmenter.segment(element, width, height);
+    const segmented = performance.now();
     this.lastMask = mask;
     this.compositor.draw(element, width, height, mask);
     const now = performance.now();
+    this.stats.segmentMs += segmented - start;
+    this.stats.drawMs += now - segmented;
     this.frames.push(now);
     while (this.frames[0] < now - 1000) this.frames.shift();
     const ms = this.segmenter.timings.model;
+    this.stats.frames += 1;
+    this.stats.modelMs += ms;
+    this.stats.runs += this.segmenter.timings.runs;
     this.modelMs = this.modelMs ? 0.9 * this.modelMs + 0.1 * ms : ms;
     $("fps").textContent = `${this.frames.length} frames/s, model ${this.modelMs.toFixed(1)} ms`;
   }

@@ -42,33 +42,47 @@ export function bilinear(mask, width, height) {
   return out;
 }
 
-// One axis of an area resize: for each output cell, the source cells it covers and their weights.
+// One axis of an area resize: output cell i averages source cells first[i] .. first[i] + count[i]
+// - 1 with weights[i * span ...] (the overlap of each cell with the output cell's footprint).
 function areaWeights(source, target) {
-  const scale = source / target, cells = [];
+  const scale = source / target, span = Math.ceil(scale) + 1;
+  const first = new Int32Array(target), count = new Int32Array(target);
+  const weights = new Float32Array(target * span);
   for (let i = 0; i < target; i++) {
-    const start = i * scale, end = start + scale, taps = [];
-    for (let s = Math.floor(start); s < Math.min(Math.ceil(end), source); s++) {
-      taps.push([s, (Math.min(end, s + 1) - Math.max(start, s)) / scale]);
+    const start = i * scale, end = start + scale;
+    first[i] = Math.floor(start);
+    const last = Math.min(Math.ceil(end), source);
+    count[i] = last - first[i];
+    for (let s = first[i]; s < last; s++) {
+      weights[i * span + s - first[i]] = (Math.min(end, s + 1) - Math.max(start, s)) / scale;
     }
-    cells.push(taps);
   }
-  return cells;
+  return { first, count, weights, span };
 }
 
+// Separable area average: along x into a (source height x width) buffer, then along y.
 function area(mask, width, height) {
-  const c = mask.channels || 1, src = mask.data;
-  const columns = areaWeights(mask.width, width), rows = areaWeights(mask.height, height);
-  const out = makeMask(width, height, new Float32Array(width * height * c), c);
-  for (let y = 0; y < height; y++) {
+  const c = mask.channels || 1, src = mask.data, sw = mask.width, sh = mask.height;
+  const cols = areaWeights(sw, width), rows = areaWeights(sh, height);
+  const tmp = new Float32Array(sh * width * c);
+  for (let y = 0; y < sh; y++) {
+    const row = y * sw;
     for (let x = 0; x < width; x++) {
+      const f = cols.first[x], n = cols.count[x], w0 = x * cols.span, o = (y * width + x) * c;
       for (let k = 0; k < c; k++) {
         let sum = 0;
-        for (const [sy, wy] of rows[y]) {
-          const row = sy * mask.width;
-          for (const [sx, wx] of columns[x]) sum += src[(row + sx) * c + k] * wy * wx;
-        }
-        out.data[(y * width + x) * c + k] = sum;
+        for (let t = 0; t < n; t++) sum += src[(row + f + t) * c + k] * cols.weights[w0 + t];
+        tmp[o + k] = sum;
       }
+    }
+  }
+  const out = makeMask(width, height, new Float32Array(width * height * c), c);
+  const stride = width * c;
+  for (let y = 0; y < height; y++) {
+    const f = rows.first[y], n = rows.count[y], w0 = y * rows.span, o = y * stride;
+    for (let t = 0; t < n; t++) {
+      const weight = rows.weights[w0 + t], r = (f + t) * stride;
+      for (let i = 0; i < stride; i++) out.data[o + i] += tmp[r + i] * weight;
     }
   }
   return out;

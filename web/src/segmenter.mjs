@@ -59,7 +59,7 @@ export class VideoSegmenter {
     this.zoom = zoom;
     this.zoomMargin = zoomMargin;
     this.redetect = redetect;
-    this.frame = document.createElement("canvas");
+    this.frame = new OffscreenCanvas(1, 1); // CPU-backed: the pixels are read back every frame
     this.frameContext = this.frame.getContext("2d", { willReadFrequently: true });
     this.reset();
   }
