@@ -93,8 +93,10 @@ def test_web_app_pins_its_npm_packages():
 
 # --- in the real browser ------------------------------------------------------------------------
 
-needs_browser = pytest.mark.skipif(browser.missing() is not None,
-                                   reason=str(browser.missing()))
+# BGSEG_REQUIRE_BROWSER=1 (.ci/run's browser step): a missing piece fails instead of skipping.
+needs_browser = pytest.mark.skipif(
+    browser.missing() is not None and not os.environ.get("BGSEG_REQUIRE_BROWSER"),
+    reason=str(browser.missing()))
 
 
 @pytest.fixture(scope="module")
@@ -204,4 +206,6 @@ def test_missing_model_shows_a_message(page_url):
 def test_browser_checks_say_why_they_skip():
     reason = browser.missing()
     assert reason is None or any(word in reason for word in ("Chromium", "playwright", "built"))
+    if os.environ.get("BGSEG_REQUIRE_BROWSER"):
+        assert reason is None, reason
 
