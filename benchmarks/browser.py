@@ -33,7 +33,7 @@ def missing():
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "playwright is not installed (pip install playwright)"
-    from bgseg.commands import web
+    from bgseg import webapp as web
 
     try:
         web.check_built(web.web_root())
@@ -56,7 +56,7 @@ def write_y4m(path, frames, fps=30):
 @contextlib.contextmanager
 def served():
     """The built web app served on a free 127.0.0.1 port: yields its base URL."""
-    from bgseg.commands import web
+    from bgseg import webapp as web
 
     server = web.make_server(port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks import browser
 from bgseg import cli
-from bgseg.commands import web
+from bgseg import webapp as web
 
 # Page masks vs `bgseg.VideoSegmenter` (refine off, sharpen 1: the raw frame-shaped masks): the
 # thresholded IoU measured here was >= 0.997 per frame on both WebGL (SwiftShader, float16
