@@ -209,3 +209,31 @@ def test_browser_checks_say_why_they_skip():
     if os.environ.get("BGSEG_REQUIRE_BROWSER"):
         assert reason is None, reason
 
+
+
+@pytest.mark.browser
+@needs_browser
+def test_photo_transparent_png_download(page_url, tmp_path):
+    import cv2
+
+    photo = tmp_path / "photo.png"
+    frame = browser.person_frames(count=1)[0]
+    cv2.imwrite(str(photo), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    with browser.chromium() as context:
+        page = browser.open_page(context, page_url)
+        page.select_option("#effect", "transparent")
+        page.set_input_files("#file", str(photo))
+        page.wait_for_function("window.bgsegApp.stats.frames >= 1", timeout=60_000)
+        with page.expect_download() as download:
+            page.click("#download")
+        saved = tmp_path / "cut.png"
+        download.value.save_as(saved)
+        mask = np.array(page.evaluate("Array.from(window.bgsegApp.lastMask.data)"), np.float32)
+    cut = cv2.imread(str(saved), cv2.IMREAD_UNCHANGED)
+    assert cut.shape == (*frame.shape[:2], 4)
+    mask = mask.reshape(frame.shape[:2])
+    alpha = cut[..., 3].astype(np.float32)
+    assert alpha[mask > 0.95].mean() > 240 and alpha[mask < 0.05].mean() < 10
+    person = mask > 0.95
+    rgb = cv2.cvtColor(cut[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32)
+    assert np.abs(rgb[person] - frame[person]).mean() < 8
