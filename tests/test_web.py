@@ -198,7 +198,10 @@ def test_missing_model_shows_a_message(page_url):
     with browser.chromium() as context:
         page = browser.open_page(context, f"{page_url}?model=no_such_model")
         error = browser.page_error(page)
+        page.click("#camera")  # a source without a model keeps the message, not a blank canvas
+        again = browser.page_error(page)
     assert "Could not load the model" in error and "HTTP 404" in error
+    assert again == error
 
 
 def test_browser_checks_say_why_they_skip():

@@ -73,7 +73,15 @@ class App {
     return true;
   }
 
+  // A source needs a model: say so instead of failing on the first frame.
+  modelMissing() {
+    if (this.segmenter) return false;
+    this.showError(this.error || "No model is loaded: choose one in the Model list.");
+    return true;
+  }
+
   async startCamera() {
+    if (this.modelMissing()) return false;
     this.stopSource();
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       this.showError("This page cannot open a camera here (it needs https or localhost), "
@@ -94,6 +102,7 @@ class App {
   }
 
   async openFile(file) {
+    if (this.modelMissing()) return;
     this.stopSource();
     if (file.type.startsWith("image/")) {
       const image = new Image();
