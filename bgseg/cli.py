@@ -12,7 +12,7 @@ import sys
 import threading
 
 from bgseg.commands import (batch, check_gpu, coco_filter, common, export, image, serve, train,
-                            video, webcam)
+                            video, web, webcam)
 from bgseg.version import __version__
 
 # name -> (module with add_arguments/run, one-line help)
@@ -23,6 +23,8 @@ COMMANDS = {
     "webcam": (webcam, "live background removal from a camera"),
     "serve": (serve, "background removal over HTTP: POST an image, get the cut-out (needs the "
                      "[serve] extra)"),
+    "web": (web, "serve the browser app (live background replacement client-side) and the "
+                 "models on 127.0.0.1"),
     "batch": (batch, "images and videos at scale on Apache Beam: local, Dataflow, Flink, Spark "
                      "(needs the [beam] extra)"),
     "train": (train, "train or fine-tune a model (needs the [train] extra)"),
