@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bgseg import io
+from bgseg import io, video_io
 from bgseg.cli import main
 from bgseg.commands import webcam
 
@@ -56,7 +56,7 @@ def test_quickstart_photo_ships_with_the_repository(tmp_path):
 # 3. a video reported as a success is complete, or there is no video
 def test_disk_full_midway_leaves_no_output_and_fails(tmp_path, model, capsys, monkeypatch):
     clip = _clip(tmp_path / "in.avi")
-    monkeypatch.setattr(io, "_free_bytes", lambda folder: 0)
+    monkeypatch.setattr(video_io, "_free_bytes", lambda folder: 0)
     out = tmp_path / "out" / "x.mp4"
     assert main(["video", str(clip), "-o", str(out), "--model", model]) == 1
     err = capsys.readouterr().err
@@ -76,9 +76,9 @@ def test_an_unplayable_result_is_refused(tmp_path, model, capsys, monkeypatch):
 
 def test_a_file_damaged_midway_is_reported(tmp_path, model, capsys, monkeypatch):
     clip = _clip(tmp_path / "in.avi")
-    real_iter = io.VideoReader.__iter__
-    monkeypatch.setattr(io.VideoReader, "__iter__", lambda self: (  # the decoder gives up at 8
-        f for _, f in zip(range(7), real_iter(self))))
+    real_timed = video_io.VideoReader.timed
+    monkeypatch.setattr(video_io.VideoReader, "timed", lambda self: (  # the decoder gives up at 8
+        f for _, f in zip(range(8), real_timed(self))))
     out = tmp_path / "x.mp4"
     assert main(["video", str(clip), "-o", str(out), "--model", model]) == 0
     err = capsys.readouterr().err

@@ -1,8 +1,6 @@
 """`bgseg webcam`: live background removal from a camera (or a stream URL / file), previewed in a
 window where the OpenCV build has a GUI, and/or written to a file with `-o`."""
 
-import time
-
 from bgseg.commands import common
 
 WINDOW = "bgseg (q or Esc to quit)"
@@ -77,10 +75,6 @@ def run(args):
     if not preview and not args.output:
         common.error("nothing to do: --no-preview without -o FILE")
         return 2
-    if args.alpha and args.output:
-        common.error("video files cannot carry transparency here; use --mask-only or "
-                     "--background/--blur")
-        return 2
     if common.max_frames_invalid(args):
         return 2
     try:
@@ -88,49 +82,24 @@ def run(args):
             io.check_output(args.output, overwrite=args.overwrite)
         effect = common.make_effect(args, common.DEFAULT_VIDEO_BACKGROUND)
         segmenter = common.open_segmenter(args, "video")
-        reader = io.VideoReader(args.camera)
     except bad as exc:
         common.error(exc)
         return 1 if isinstance(exc, io.InputError) else 2
-    writer = None
-    with reader, segmenter, effect:
-        first = reader.read()
-        if first is None:
-            common.error(f"{args.camera}: no frame could be read")
-            return 1
-        if args.output:
-            fps = args.fps or (reader.fps if 0 < reader.fps < 1000 else 30.0)
-            try:
-                writer = io.VideoWriter(args.output, fps, (first.shape[1], first.shape[0]),
-                                        overwrite=args.overwrite)
-            except bad as exc:
-                common.error(exc)
-                return 2
-        start = time.perf_counter()
-        try:
-            frames = stream.process_stream(stream.prepend(first, reader), writer, segmenter,
-                                           effect, args.max_frames,
-                                           show=_preview() if preview else None)
-        except io.InputError as exc:  # the output could not be written (disk full, ...)
-            writer.abort()
-            common.error(exc)
-            return 1
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
-        finally:
-            if preview:
-                import cv2
+    try:
+        with segmenter, effect:
+            result = stream.segment_video(args.camera, args.output, segmenter, effect,
+                                          overwrite=args.overwrite, max_frames=args.max_frames,
+                                          audio=False, alpha=bool(args.alpha), fps=args.fps,
+                                          show=_preview() if preview else None)
+    except bad as exc:
+        common.error(exc)
+        return 1 if isinstance(exc, io.InputError) else 2
+    finally:
+        if preview:
+            import cv2
 
-                cv2.destroyAllWindows()
-        elapsed = time.perf_counter() - start
-        if writer is not None:
-            try:
-                writer.close()
-            except io.InputError as exc:
-                common.error(exc)
-                return 1
+            cv2.destroyAllWindows()
     target = f" to {args.output}" if args.output else ""
-    common.note(f"{frames} frames{target} ({frames / elapsed if elapsed else 0:.1f} frames/s)")
+    speed = result.frames / result.seconds if result.seconds else 0
+    common.note(f"{result.frames} frames{target} ({speed:.1f} frames/s)")
     return 0
