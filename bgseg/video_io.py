@@ -108,13 +108,18 @@ class VideoReader:
 
     def timed(self):
         """`(seconds or None, RGB frame)` for each remaining frame."""
+        while (item := self._next()) is not None:
+            yield item
+
+    def _next(self):
         if self._frames is None:
             self._frames = self._decoded()
-        yield from self._frames
+        return next(self._frames, None)
 
     def read(self):
         """The next RGB frame, or None at the end."""
-        return next((frame for _, frame in self.timed()), None)
+        item = self._next()
+        return None if item is None else item[1]
 
     def rewind(self):
         """Go back to the first frame (files only)."""

@@ -66,7 +66,7 @@ def test_disk_full_midway_leaves_no_output_and_fails(tmp_path, model, capsys, mo
 
 def test_an_unplayable_result_is_refused(tmp_path, model, capsys, monkeypatch):
     clip = _clip(tmp_path / "in.avi")
-    monkeypatch.setattr(io.VideoWriter, "write", lambda self, frame: setattr(
+    monkeypatch.setattr(video_io.VideoWriter, "write", lambda self, frame, seconds=None: setattr(
         self, "frames", self.frames + 1))  # frames "written" that never reach the file
     out = tmp_path / "x.mp4"
     assert main(["video", str(clip), "-o", str(out), "--model", model]) == 1
