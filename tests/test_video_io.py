@@ -211,3 +211,12 @@ def test_two_runs_to_one_output_cannot_both_succeed(tmp_path, model):
     assert codes == [0, 1] and out.is_file() and _hidden(tmp_path) == []
     errors = " ".join(run.stderr.read() for run in runs)
     assert "output exists" in errors or "appeared while it was being written" in errors
+
+
+def test_webcam_from_a_file_carries_its_audio(tmp_path, model):
+    clip = make_clip(tmp_path / "in.mp4", audio="aac", seconds=1.0)
+    out = tmp_path / "cam.mp4"
+    assert main(["webcam", "--camera", str(clip), "-o", str(out), "--max-frames", "4",
+                 "--no-preview", "--model", model, "--mask-only"]) == 0
+    times, tracks = probe(out)
+    assert times == VFR_TIMES[:4] and tracks[0][0] == "aac" and abs(tracks[0][1] - 0.24) < 0.05

@@ -42,6 +42,11 @@ def has_display():
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _is_file(camera):
+    """Whether `--camera` names a video file (whose audio is carried into `-o`)."""
+    return not str(camera).isdigit() and "://" not in str(camera)
+
+
 def _preview():
     import cv2
 
@@ -89,7 +94,8 @@ def run(args):
         with segmenter, effect:
             result = stream.segment_video(args.camera, args.output, segmenter, effect,
                                           overwrite=args.overwrite, max_frames=args.max_frames,
-                                          audio=False, alpha=bool(args.alpha), fps=args.fps,
+                                          audio=_is_file(args.camera), alpha=bool(args.alpha),
+                                          fps=args.fps,
                                           show=_preview() if preview else None)
     except bad as exc:
         common.error(exc)
