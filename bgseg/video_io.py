@@ -61,7 +61,7 @@ class VideoReader:
 
         self.source = source
         text = str(source)
-        options, fmt = {}, None
+        fmt = None
         if text.isdigit():  # a camera index: Video4Linux on Linux
             text, fmt = f"/dev/video{text}", "v4l2"
         elif "://" not in text:
@@ -74,7 +74,7 @@ class VideoReader:
                 raise InputError(source, "is a still image, not a video (use `bgseg image`)")
         kind = "camera" if fmt else "video"
         try:
-            self.container = av.open(text, format=fmt, options=options)
+            self.container = av.open(text, format=fmt)
         except (av.FFmpegError, OSError, ValueError):
             raise InputError(source, f"the {kind} will not open (not a video, or no decoder)") \
                 from None

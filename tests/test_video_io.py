@@ -220,3 +220,12 @@ def test_webcam_from_a_file_carries_its_audio(tmp_path, model):
                  "--no-preview", "--model", model, "--mask-only"]) == 0
     times, tracks = probe(out)
     assert times == VFR_TIMES[:4] and tracks[0][0] == "aac" and abs(tracks[0][1] - 0.24) < 0.05
+
+
+def test_a_missing_video_encoder_is_named(tmp_path, model, capsys, monkeypatch):
+    clip = make_clip(tmp_path / "in.mp4", times=VFR_TIMES[:3])
+    monkeypatch.setattr(video_io, "has_encoder", lambda name: name != "libx264")
+    out = tmp_path / "o.mp4"
+    assert main(["video", str(clip), "-o", str(out), "--model", model]) == 1
+    assert "this PyAV build has no libx264 encoder" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.glob(".*")) == []
