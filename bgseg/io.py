@@ -8,8 +8,6 @@ with `overwrite=True`.
 
 import contextlib
 import os
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import numpy as np
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 ALPHA_EXTENSIONS = {".png", ".webp", ".tif", ".tiff"}
-VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv"}
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"}
 MAX_PIXELS = 100_000_000  # images beyond this are refused (OpenCV itself stops at 2**30)
 
 
@@ -290,167 +288,10 @@ def write_image(path, image, overwrite=False):
     write_bytes(path, encode_image(image, path.suffix, path), overwrite)
 
 
-class VideoReader:
-    """RGB frames of a video file, a stream URL or a camera index (iterate; use as a context)."""
+def __getattr__(name):
+    """`VideoReader`/`VideoWriter` live in `bgseg.video_io` (PyAV); imported on first use."""
+    if name in ("VideoReader", "VideoWriter"):
+        from bgseg import video_io
 
-    def __init__(self, source):
-        self.source = source
-        if isinstance(source, (str, os.PathLike)) and not str(source).isdigit() \
-                and "://" not in str(source):
-            if not Path(source).is_file():
-                raise InputError(source, "no such file")
-            if Path(source).stat().st_size == 0:
-                raise InputError(source, "empty file")
-            if Path(source).suffix.lower() in IMAGE_EXTENSIONS:
-                raise InputError(source, "is a still image, not a video (use `bgseg image`)")
-        capture_source = int(source) if str(source).isdigit() else str(source)
-        self._capture = cv2.VideoCapture(capture_source)
-        if not self._capture.isOpened():
-            self._capture.release()
-            kind = "camera" if isinstance(capture_source, int) else "video"
-            raise InputError(source, f"the {kind} will not open (not a video, or no decoder)")
-        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 0.0
-        self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-        self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-
-    def read(self):
-        """The next RGB frame, or None at the end."""
-        ok, frame = self._capture.read()
-        if not ok or frame is None:
-            return None
-        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-
-    def rewind(self):
-        """Go back to the first frame (files only)."""
-        self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-
-    def __iter__(self):
-        while (frame := self.read()) is not None:
-            yield frame
-
-    def close(self):
-        self._capture.release()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
-
-
-class VideoWriter:
-    """Write RGB (or grayscale) frames to a temporary file; `close()` moves it into place.
-
-    `abort()` (or leaving a `with` block with an exception) removes the temporary file instead.
-    """
-
-    def __init__(self, path, fps, size, overwrite=False):
-        self.path = Path(path)
-        ext = self.path.suffix.lower()
-        if ext not in _FOURCC:
-            raise InputError(path, f"unknown video format {ext or '(no extension)'}; use one of "
-                                   f"{', '.join(sorted(_FOURCC))}")
-        check_output(self.path, overwrite=overwrite)
-        self.tmp = output_temp_file(self.path)
-        self.size = tuple(size)
-        self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*_FOURCC[ext]),
-                                       float(fps), self.size)
-        if not self._writer.isOpened():
-            self.abort()
-            raise InputError(path, f"OpenCV cannot write {ext} video here")
-        self.frames = 0
-
-    def write(self, frame):
-        """Encode one frame. OpenCV reports no write errors, so the free space of the output's
-        disk is checked every `CHECK_EVERY` frames: a full disk stops the run at once."""
-        if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        else:
-            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-        self._writer.write(frame)
-        self.frames += 1
-        if self.frames % self.CHECK_EVERY == 0 and _free_bytes(self.tmp.parent) < self.MIN_FREE:
-            raise InputError(self.path, f"the disk is full after {self.frames} frames; nothing "
-                                        f"was written")
-
-    CHECK_EVERY = 10
-    MIN_FREE = 1 << 20
-
-    def verify(self):
-        """Raise InputError unless the finished temporary file plays back all written frames."""
-        capture = cv2.VideoCapture(str(self.tmp))
-        try:
-            readable = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-            if readable <= 0 and capture.isOpened():  # containers without a count: decode them
-                readable = 0
-                while capture.grab():
-                    readable += 1
-        finally:
-            capture.release()
-        if readable < self.frames:
-            raise InputError(self.path, f"the written video is incomplete ({readable} of "
-                                        f"{self.frames} frames readable: disk full or a write "
-                                        f"error); nothing was written")
-
-    def release(self):
-        """Finish encoding the temporary file (idempotent)."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-    def close(self, replace_with=None):
-        """Finish, check that the file plays back every frame, and move it (or `replace_with`, a
-        processed copy of it) into place; on failure remove it and raise InputError."""
-        self.release()
-        try:
-            self.verify()
-            os.replace(replace_with or self.tmp, self.path)
-        except OSError as error:
-            raise InputError(self.path, f"cannot write the output ({error.strerror or error})") \
-                from None
-        finally:
-            self.tmp.unlink(missing_ok=True)
-            if replace_with is not None:
-                Path(replace_with).unlink(missing_ok=True)
-
-    def abort(self):
-        """Finish and delete the temporary file: nothing is written."""
-        self.release()
-        self.tmp.unlink(missing_ok=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-        return False
-
-
-def _free_bytes(folder):
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return 1 << 62  # unknown: do not stop the run
-
-
-def ffmpeg_available():
-    return shutil.which("ffmpeg") is not None
-
-
-def mux_audio(source, video, output):
-    """Copy `source`'s audio track (if any) next to `video`'s frames into `output` with ffmpeg.
-
-    Returns True on success; False when ffmpeg fails (e.g. the source has no audio).
-    """
-    command = ["ffmpeg", "-v", "error", "-y", "-i", str(video), "-i", str(source), "-map", "0:v:0",
-               "-map", "1:a:0?", "-c", "copy", "-shortest", str(output)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    return result.returncode == 0
+        return getattr(video_io, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -218,7 +218,8 @@ class WriteImage(beam.DoFn):
 
 class SegmentVideo(beam.DoFn):
     """(path, output) -> output path: one whole video, frames in order with mask feedback, written
-    like `bgseg video` (same fps and size; audio is not copied) with `options.video_effect`."""
+    like `bgseg video` (same size and timestamps, every audio stream carried) with
+    `options.video_effect`."""
 
     def __init__(self, options):
         self.options = options
@@ -245,28 +246,20 @@ class SegmentVideo(beam.DoFn):
         yield target
 
     def _segment(self, path, target, workdir):
-        from bgseg import io
         from bgseg.effects import Effect
         from bgseg.runtime import stream
 
         source = path
-        if is_url(path):  # OpenCV reads local files: fetch the video first
+        if is_url(path):  # PyAV reads local files here: fetch the video first
             source = os.path.join(workdir, "input" + os.path.splitext(path)[1])
             with FileSystems.open(path) as remote, open(source, "wb") as local:
                 shutil.copyfileobj(remote, local, 1 << 20)
         local_target = os.path.join(workdir, "output" + os.path.splitext(target)[1]) \
             if is_url(target) else target
         self.segmenter.reset()
-        with io.VideoReader(source) as reader, Effect(**self.options.video_effect) as effect:
-            first = reader.read()
-            if first is None:
-                raise io.InputError(path, "no readable frame")
-            fps = reader.fps if 0 < reader.fps < 1000 else 30.0
-            height, width = first.shape[:2]
-            with io.VideoWriter(local_target, fps, (width, height),
-                                overwrite=self.options.overwrite) as writer:
-                frames = stream.process_stream(stream.prepend(first, reader), writer,
-                                               self.segmenter, effect)
+        with Effect(**self.options.video_effect) as effect:
+            frames = stream.segment_video(source, local_target, self.segmenter, effect,
+                                          overwrite=self.options.overwrite).frames
         if local_target != target:
             with open(local_target, "rb") as handle:
                 write_atomic(target, handle.read(), self.options.overwrite)

@@ -1,8 +1,6 @@
 """`bgseg webcam`: live background removal from a camera (or a stream URL / file), previewed in a
 window or a browser page (`bgseg.preview`), sent to a virtual camera and/or written to `-o FILE`."""
 
-import time
-
 from bgseg.commands import common
 
 
@@ -31,8 +29,9 @@ def add_arguments(parser):
     common.add_effect_arguments(parser, default=f"--background {common.DEFAULT_VIDEO_BACKGROUND}")
 
 
-def _open_preview(args, first, fps):
-    """The preview sinks chosen by --preview/--virtual-camera (a `preview.Preview`, or None)."""
+def _open_preview(args, size, fps):
+    """The preview sinks chosen by --preview/--virtual-camera for frames of `size` (width,
+    height): a `preview.Preview`, or None."""
     from bgseg import preview
 
     elsewhere = args.output or args.virtual_camera  # auto adds no browser page to these
@@ -52,7 +51,7 @@ def _open_preview(args, first, fps):
             sinks.append(preview.BrowserPreview(args.port))
             common.note(f"preview: open {sinks[-1].url} in a browser (Ctrl+C to stop)")
         if args.virtual_camera:
-            sinks.append(preview.VirtualCamera(first.shape[1], first.shape[0], fps))
+            sinks.append(preview.VirtualCamera(size[0], size[1], fps))
             common.note(f"virtual camera: {sinks[-1].device}")
     except preview.PreviewError:
         preview.Preview(sinks).close()
@@ -60,9 +59,14 @@ def _open_preview(args, first, fps):
     return preview.Preview(sinks) if sinks else None
 
 
+def _is_live(camera):
+    """A camera index or a stream URL (newest frame first), not a video file (every frame, and
+    its audio carried into `-o`)."""
+    return str(camera).isdigit() or "://" in str(camera)
+
+
 def run(args):
     from bgseg import io, preview
-    from bgseg.capture import LatestFrames
     from bgseg.runtime import stream
 
     bad = common.setup_errors() + (preview.PreviewError,)
@@ -73,10 +77,6 @@ def run(args):
     if not 0 <= args.port <= 65535:
         common.error(f"--port must be in 0..65535, got {args.port}")
         return 2
-    if args.alpha and args.output:
-        common.error("video files cannot carry transparency here; use --mask-only or "
-                     "--background/--blur")
-        return 2
     if common.max_frames_invalid(args):
         return 2
     try:
@@ -84,54 +84,32 @@ def run(args):
             io.check_output(args.output, overwrite=args.overwrite)
         effect = common.make_effect(args, common.DEFAULT_VIDEO_BACKGROUND)
         segmenter = common.open_segmenter(args, "video")
-        reader = io.VideoReader(args.camera)
     except bad as exc:
         common.error(exc)
         return 1 if isinstance(exc, io.InputError) else 2
-    writer = shown = None
-    with reader, segmenter, effect:
-        first = reader.read()
-        if first is None:
-            common.error(f"{args.camera}: no frame could be read")
-            return 1
-        fps = args.fps or (reader.fps if 0 < reader.fps < 1000 else 30.0)
-        try:
-            shown = _open_preview(args, first, fps)
-            if args.output:
-                writer = io.VideoWriter(args.output, fps, (first.shape[1], first.shape[0]),
-                                        overwrite=args.overwrite)
-        except bad as exc:
-            if shown is not None:
-                shown.close()
-            common.error(exc)
-            return 2
-        frames_in = stream.prepend(first, reader)
-        is_live = str(args.camera).isdigit() or "://" in str(args.camera)
-        live = LatestFrames(frames_in) if is_live else None  # newest frame, capture thread
-        start = time.perf_counter()
-        try:
-            frames = stream.process_stream(live or frames_in, writer, segmenter, effect,
-                                           args.max_frames, show=shown)
-        except io.InputError as exc:  # the output could not be written (disk full, ...)
-            writer.abort()
-            common.error(exc)
-            return 1
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
-        finally:
-            if live is not None:
-                live.close()
-            if shown is not None:
-                shown.close()
-        elapsed = time.perf_counter() - start
-        if writer is not None:
-            try:
-                writer.close()
-            except io.InputError as exc:
-                common.error(exc)
-                return 1
+    shown = None
+
+    def opened(reader, fps, size):
+        nonlocal shown
+        shown = _open_preview(args, size, fps)
+
+    def show(frame):
+        return shown is None or shown(frame)
+
+    live = _is_live(args.camera)
+    try:
+        with segmenter, effect:
+            result = stream.segment_video(args.camera, args.output, segmenter, effect,
+                                          overwrite=args.overwrite, max_frames=args.max_frames,
+                                          audio=not live, alpha=bool(args.alpha), fps=args.fps,
+                                          show=show, opened=opened, live=live)
+    except bad as exc:
+        common.error(exc)
+        return 1 if isinstance(exc, io.InputError) else 2
+    finally:
+        if shown is not None:
+            shown.close()
     target = f" to {args.output}" if args.output else ""
-    common.note(f"{frames} frames{target} ({frames / elapsed if elapsed else 0:.1f} frames/s)")
+    speed = result.frames / result.seconds if result.seconds else 0
+    common.note(f"{result.frames} frames{target} ({speed:.1f} frames/s)")
     return 0

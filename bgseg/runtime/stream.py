@@ -1,24 +1,200 @@
-"""The frame loop shared by `bgseg video`, `bgseg webcam` and the Beam video step."""
+"""The one video driver shared by `bgseg video`, `bgseg webcam` and the Beam video step.
+
+Decoding, segment+composite and encoding run as three stages joined by small bounded queues, so
+FFmpeg's decode and encode overlap the model (the interpreter itself stays on one thread). An
+exception in any stage stops the others and is raised here; nothing deadlocks on error or abort.
+"""
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+QUEUE_SIZE = 4
+_END = object()
 
 
-def process_stream(reader, writer, segmenter, effect, max_frames=None, progress=None, show=None):
-    """Segment and composite frames from `reader` into `writer` (and/or `show`); returns frames."""
-    frames = 0
-    for frame in reader:
-        out = effect(frame, segmenter.segment(frame))
+@dataclass
+class StageTimes:
+    """Seconds spent in each stage (decode and encode run beside the model)."""
+
+    decode: float = 0.0
+    process: float = 0.0
+    encode: float = 0.0
+
+
+def _put(channel, item, stop):
+    while not stop.is_set():
+        try:
+            channel.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _get(channel, stop):
+    while not stop.is_set():
+        try:
+            return channel.get(timeout=0.1)
+        except queue.Empty:
+            continue
+    return _END
+
+
+def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=None, show=None,
+                   times=None):
+    """Segment and composite `frames` (an iterable of RGB frames or `(seconds, frame)` pairs)
+    into `writer` (and/or `show`, which returns False to stop); returns the frame count."""
+    stop = threading.Event()
+    errors = []
+    decoded, encoded = queue.Queue(QUEUE_SIZE), queue.Queue(QUEUE_SIZE)
+    times = times if times is not None else StageTimes()
+
+    def decode():
+        try:
+            count = 0
+            iterator = iter(frames)
+            while max_frames is None or count < max_frames:
+                start = time.perf_counter()
+                item = next(iterator, _END)
+                times.decode += time.perf_counter() - start
+                if item is _END or not _put(decoded, item, stop):
+                    break
+                count += 1
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            errors.append(error)
+            stop.set()
+        finally:
+            _put(decoded, _END, stop)
+
+    def encode():
+        try:
+            while (item := _get(encoded, stop)) is not _END:
+                start = time.perf_counter()
+                writer.write(*item)
+                times.encode += time.perf_counter() - start
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+            stop.set()
+
+    workers = [threading.Thread(target=decode, daemon=True, name="bgseg-decode")]
+    if writer is not None:
+        workers.append(threading.Thread(target=encode, daemon=True, name="bgseg-encode"))
+    for worker in workers:
+        worker.start()
+    count = 0
+    try:
+        while (item := _get(decoded, stop)) is not _END:
+            seconds, frame = item if isinstance(item, tuple) else (None, item)
+            start = time.perf_counter()
+            out = effect(frame, segmenter.segment(frame))
+            times.process += time.perf_counter() - start
+            if writer is not None and not _put(encoded, (out, seconds), stop):
+                break
+            count += 1
+            if progress is not None:
+                progress.update(1)
+            if show is not None and not show(out):
+                break
+    except BaseException:
+        stop.set()
+        raise
+    finally:
         if writer is not None:
-            writer.write(out)
-        frames += 1
-        if progress is not None:
-            progress.update(1)
-        if show is not None and not show(out):
-            break
-        if max_frames is not None and frames >= max_frames:
-            break
-    return frames
+            if not stop.is_set():
+                _put(encoded, _END, stop)
+            workers[1].join()
+        stop.set()  # releases the decoder (max frames reached, `show` said stop, or an error)
+        workers[0].join()
+    if errors:
+        raise errors[0]
+    return count
+
+
+@dataclass
+class VideoRun:
+    """What `segment_video` did: frames written, the output's size and frame rate, frames/s, and
+    a sentence when the decoder stopped before the declared frame count."""
+
+    frames: int
+    width: int
+    height: int
+    fps: float
+    seconds: float
+    short: str = None
+    times: StageTimes = None
+
+
+def segment_video(source, output, segmenter, effect, *, overwrite=False, max_frames=None,
+                  strict=False, audio=True, alpha=False, crf=None, fps=None, progress=None,
+                  show=None, opened=None, live=False):
+    """Open `source`, write the segmented video to `output` (None: `show` only) with its
+    timestamps and (`audio`) every audio stream, and return a VideoRun. Raises InputError (no
+    output left) on bad input, an unwritable output, or (`strict`) a damaged input; `opened`
+    (reader, fps, (width, height)) is called once the first frame is read (e.g. to size a
+    progress bar or open a preview). `live` sources (cameras, streams) are read on their own
+    thread that keeps only the newest frame (`bgseg.capture.LatestFrames`)."""
+    from bgseg.io import InputError
+    from bgseg.video_io import DEFAULT_CRF, VideoReader, VideoWriter
+
+    with VideoReader(source) as reader:
+        timed = reader.timed()
+        first = next(timed, None)
+        if first is None:
+            raise InputError(source, "no readable frame")
+        height, width = first[1].shape[:2]
+        rate = fps or (reader.fps if 0 < reader.fps < 1000 else 30.0)
+        if opened is not None:
+            opened(reader, rate, (width, height))
+        writer = None
+        if output is not None:
+            writer = VideoWriter(output, rate, (width, height), overwrite=overwrite, alpha=alpha,
+                                 crf=DEFAULT_CRF if crf is None else crf,
+                                 time_base=None if fps else reader.time_base,
+                                 audio_from=source if audio and reader.audio_streams else None)
+        times = StageTimes()
+        start = time.perf_counter()
+        frames_in = _prepend(first, timed)
+        newest = None
+        if live:
+            from bgseg.capture import LatestFrames
+
+            newest = frames_in = LatestFrames(frames_in)
+        try:
+            frames = process_stream(frames_in, writer, segmenter, effect, max_frames,
+                                    progress, show, times)
+            short = _stopped_early(reader, frames, max_frames)
+            if short and strict:
+                raise InputError(source, f"{short}; nothing was written (--strict)")
+            if writer is not None:
+                writer.audio_until = writer.end_time() if max_frames else None
+                writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        finally:
+            if newest is not None:
+                newest.close()
+    return VideoRun(frames, width, height, rate, time.perf_counter() - start, short, times)
+
+
+def _stopped_early(reader, frames, max_frames):
+    """A sentence when fewer frames were read than the container declares, else None."""
+    declared = reader.frame_count
+    if max_frames is not None and frames >= max_frames:
+        return None
+    if declared and frames < declared - 1:  # containers may count one frame more than they hold
+        return f"the decoder stopped after {frames} of {declared} frames (a damaged file?)"
+    return None
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
 
 
 def prepend(first, frames):
     """`first`, then the rest of `frames`."""
-    yield first
-    yield from frames
+    return _prepend(first, frames)
