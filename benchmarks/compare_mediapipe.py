@@ -27,9 +27,10 @@ import cv2
 from benchmarks import heldout
 from benchmarks.overlays import WorstItems
 from benchmarks.protocol import run_clips, run_image_set, run_videos
-from benchmarks.runners import THRESHOLD, RawModel, RuntimeModel
+from benchmarks.runners import THRESHOLD, RawModel, RuntimeModel, RVMModel
 from benchmarks.tables import markdown_table
 
+DEFAULT_RVM = heldout.REPOSITORY.parent / "shared" / "peers" / "rvm_mobilenetv3.onnx"
 DEFAULT_MEDIAPIPE = (heldout.REPOSITORY / ".venv-mediapipe" / "lib" / "python3.11" / "site-packages"
                      / "mediapipe"
                      / "modules" / "selfie_segmentation" / "selfie_segmentation.tflite")
@@ -50,14 +51,21 @@ def parse_args(argv=None):
     p.add_argument("--mediapipe", default=str(DEFAULT_MEDIAPIPE),
                    help="MediaPipe selfie_segmentation.tflite (default: the one inside "
                         ".venv-mediapipe, from the mediapipe==0.10.21 wheel)")
+    p.add_argument("--rvm", default=str(DEFAULT_RVM),
+                   help="Robust Video Matting as ONNX, a peer column (GPL-3.0: measured against "
+                        "only; default: ../shared/peers/rvm_mobilenetv3.onnx; needs onnxruntime, "
+                        "the [bench] extra)")
+    p.add_argument("--no-rvm", dest="rvm", action="store_const", const=None,
+                   help="leave out the RVM column (it costs ~150-400 ms per frame)")
     p.add_argument("--data", default=str(heldout.DEFAULT_DATA),
                    help="the shared data folder (default: ../shared/data)")
     p.add_argument(
         "--sets",
         nargs="+",
         default=[*heldout.IMAGE_SETS, "davis", "videos"],
-        choices=[*heldout.IMAGE_SETS, "davis", "videos"],
-        help="what to measure (default: all)",
+        choices=[*heldout.IMAGE_SETS, *heldout.EXTRA_IMAGE_SETS, "davis", "videos"],
+        help="what to measure (default: all but coco_mini, the held-out multi-person COCO "
+             "photos)",
     )
     p.add_argument("--split", choices=("val", "test", "both"), default="both",
                    help="held-out split(s) to measure: val to choose between candidates, test for "
@@ -146,6 +154,8 @@ def main(argv=None):
         for name, path in named_paths("--runtime-also", args.runtime_also):
             models.append(RuntimeModel(f"{name} + runtime", path, args.threads, args.smoothing,
                                        args.zoom, args.sharpen))
+        if args.rvm:
+            models.append(RVMModel("RVM", args.rvm, args.threads))
         models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
@@ -155,8 +165,9 @@ def main(argv=None):
     started = time.perf_counter()
     readers = {"celebamask": lambda: heldout.folder_pairs(data / "celebamask", args.limit),
                "ccp": lambda: heldout.folder_pairs(data / "ccp", args.limit),
-               "coco_person": lambda: heldout.coco_person(data / "coco_person", args.limit)}
-    for set_name in heldout.IMAGE_SETS:
+               "coco_person": lambda: heldout.coco_person(data / "coco_person", args.limit),
+               "coco_mini": lambda: heldout.coco_mini(data / "coco_mini", args.limit)}
+    for set_name in (*heldout.IMAGE_SETS, *heldout.EXTRA_IMAGE_SETS):
         if set_name in args.sets:
             worst[set_name] = WorstItems(args.worst if args.overlays else 0)
             report["images"][set_name] = run_image_set(models, readers[set_name](), worst[set_name])

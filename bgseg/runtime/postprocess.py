@@ -18,15 +18,19 @@ def uncertainty(mask):
     return -(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p))
 
 
-def smooth_temporal(mask, previous, ratio=0.7):
+def smooth_temporal(mask, previous, ratio=0.7, trust=None):
     """Mix uncertain pixels with the previous mask (in the spirit of MediaPipe's smoothing).
 
-    `out = mask + (previous - mask) * ratio * uncertainty(mask)`: confident pixels keep their new
-    value (no lag on motion), pixels near 0.5 lean on the previous frame (less flicker).
+    `out = mask + (previous - mask) * ratio * uncertainty(mask) * trust`: confident pixels keep
+    their new value (no lag on motion), pixels near 0.5 lean on the previous frame (less flicker).
+    `trust` (optional, per pixel in [0, 1], e.g. `MotionCompensator.confidence`) lowers the weight
+    where the previous mask is not known to fit the new frame.
     """
     if previous is None or ratio <= 0:
         return mask
     weight = np.float32(ratio) * uncertainty(mask).astype(np.float32)
+    if trust is not None:
+        weight *= trust
     return mask + (previous - mask) * weight
 
 
