@@ -88,8 +88,11 @@ def parse_args(argv=None):
     p.add_argument("--sharpen", type=float, default=2.0,
                    help="the runtime's output sharpening in the --with-runtime columns (1: off; "
                         "default: 2, the runtime's default)")
-    p.add_argument("--smoothing", type=float, default=0.0,
-                   help="temporal smoothing of the --with-runtime column (default: 0, off)")
+    p.add_argument("--smoothing", type=float, default=1.0,
+                   help="temporal smoothing of the --with-runtime columns (default: 1, the "
+                        "runtime's default; 0: off)")
+    p.add_argument("--no-motion", dest="motion", action="store_false",
+                   help="the --with-runtime columns without motion compensation")
     p.add_argument("--markdown", help="also write the markdown table to this file")
     p.add_argument(
         "--json", help="write all results (per set, clip and video) as JSON to this file"
@@ -148,12 +151,13 @@ def main(argv=None):
                                       feedback=False))
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
-                                       args.smoothing, args.zoom, args.sharpen))
+                                       args.smoothing, args.zoom, args.sharpen,
+                                       motion=args.motion))
         for name, path in named_paths("--also", args.also):
             models.append(RawModel(name, path, args.threads))
         for name, path in named_paths("--runtime-also", args.runtime_also):
             models.append(RuntimeModel(f"{name} + runtime", path, args.threads, args.smoothing,
-                                       args.zoom, args.sharpen))
+                                       args.zoom, args.sharpen, motion=args.motion))
         if args.rvm:
             models.append(RVMModel("RVM", args.rvm, args.threads))
         models.append(RawModel("MediaPipe", args.mediapipe, args.threads))

@@ -23,9 +23,12 @@ from benchmarks.overlays import WorstItems
 from benchmarks.protocol import run_clips, run_videos
 from benchmarks.runners import RawModel, RuntimeModel, RVMModel
 
-OPTION_TYPES = {"smoothing": float, "motion": lambda v: bool(int(v)), "zoom": lambda v: bool(int(v)),
-                "sharpen": float, "redetect": int, "refine": lambda v: bool(int(v)),
-                "zoom_margin": float}
+def _flag(value):
+    return bool(int(value))
+
+
+OPTION_TYPES = {"smoothing": float, "motion": _flag, "zoom": _flag, "refine": _flag,
+                "sharpen": float, "redetect": int, "zoom_margin": float, "hysteresis": float}
 
 
 def parse_variant(spec):

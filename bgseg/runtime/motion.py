@@ -32,6 +32,7 @@ class MotionCompensator:
         """Forget the previous frame (scene cut, new stream)."""
         self._previous = None
         self._frame_shape = None
+        self._maps = {}
         self.flow = None
         self.confidence = None
 
@@ -45,14 +46,14 @@ class MotionCompensator:
         previous, self._previous = self._previous, gray
         same = previous is not None and self._frame_shape == frame.shape
         self._frame_shape = frame.shape
+        self._maps = {}
         if not same:
             self.flow = self.confidence = None
             return False
         # flow[y, x]: where the pixel (x, y) of this frame was in the previous one
         self.flow = self._dis.calc(gray, previous, None)
-        xs, ys = _grid(gray.shape)
-        moved = cv2.remap(previous, xs + self.flow[..., 0], ys + self.flow[..., 1],
-                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        moved = cv2.remap(previous, cv2.add(self.flow, _grid(gray.shape)), None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
         error = cv2.absdiff(moved, gray).astype(np.float32) * np.float32(1.0 / 255.0)
         error = cv2.blur(error, (3, 3))
         self.confidence = np.exp(-(error / np.float32(self.tolerance)) ** 2).astype(np.float32)
@@ -63,13 +64,18 @@ class MotionCompensator:
         current frame."""
         if self.flow is None:
             return mask
-        height, width = mask.shape[:2]
-        f_height, f_width = self.flow.shape[:2]
-        flow = cv2.resize(self.flow, (width, height), interpolation=cv2.INTER_LINEAR)
-        xs, ys = _grid((height, width))
-        map_x = xs + flow[..., 0] * np.float32(width / f_width)
-        map_y = ys + flow[..., 1] * np.float32(height / f_height)
+        map_x, map_y = self._map(mask.shape[:2])
         return cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def _map(self, shape):
+        """The remap coordinates of this frame's flow at `shape` (computed once per frame)."""
+        if shape not in self._maps:
+            height, width = shape
+            f_height, f_width = self.flow.shape[:2]
+            scaled = self.flow * np.array([width / f_width, height / f_height], np.float32)
+            flow = cv2.resize(scaled, (width, height), interpolation=cv2.INTER_LINEAR)
+            self._maps[shape] = cv2.add(flow, _grid(shape))
+        return self._maps[shape], None
 
     def confidence_at(self, shape):
         """`confidence` resized to `shape` (rows, cols), or None before the second frame."""
@@ -82,11 +88,13 @@ _GRIDS = {}
 
 
 def _grid(shape):
-    """Pixel coordinates (xs, ys), float32, of an image of `shape` (cached: a stream reuses one)."""
+    """Pixel coordinates (x, y) of an image of `shape`, float32 (rows, cols, 2), cached: a stream
+    reuses one."""
     if shape not in _GRIDS:
         if len(_GRIDS) > 8:
             _GRIDS.clear()
         height, width = shape
-        _GRIDS[shape] = np.meshgrid(np.arange(width, dtype=np.float32),
-                                    np.arange(height, dtype=np.float32))
+        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32),
+                             np.arange(height, dtype=np.float32))
+        _GRIDS[shape] = np.dstack([xs, ys])
     return _GRIDS[shape]
