@@ -27,9 +27,10 @@ import cv2
 from benchmarks import heldout
 from benchmarks.overlays import WorstItems
 from benchmarks.protocol import run_clips, run_image_set, run_videos
-from benchmarks.runners import THRESHOLD, RawModel, RuntimeModel, RVMModel
+from benchmarks.runners import THRESHOLD, BlazePoseModel, RawModel, RuntimeModel, RVMModel
 from benchmarks.tables import markdown_table
 
+DEFAULT_MEDIAPIPE_PYTHON = heldout.REPOSITORY / ".venv-mediapipe" / "bin" / "python"
 DEFAULT_RVM = heldout.REPOSITORY.parent / "shared" / "peers" / "rvm_mobilenetv3.onnx"
 DEFAULT_MEDIAPIPE = (heldout.REPOSITORY / ".venv-mediapipe" / "lib" / "python3.11" / "site-packages"
                      / "mediapipe"
@@ -57,6 +58,11 @@ def parse_args(argv=None):
                         "the [bench] extra)")
     p.add_argument("--no-rvm", dest="rvm", action="store_const", const=None,
                    help="leave out the RVM column (it costs ~150-400 ms per frame)")
+    p.add_argument("--blazepose", nargs="?", const=str(DEFAULT_MEDIAPIPE_PYTHON), default=None,
+                   metavar="PYTHON",
+                   help="add BlazePose's segmentation (MediaPipe pose, video mode) as a peer "
+                        "column, run by this MediaPipe environment's python (default when given "
+                        "alone: .venv-mediapipe/bin/python, see tflite/setup_mediapipe_venv.sh)")
     p.add_argument("--data", default=str(heldout.DEFAULT_DATA),
                    help="the shared data folder (default: ../shared/data)")
     p.add_argument(
@@ -151,15 +157,17 @@ def main(argv=None):
                                       feedback=False))
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
-                                       args.smoothing, args.zoom, args.sharpen,
+                                       args.smoothing, zoom=args.zoom, sharpen=args.sharpen,
                                        motion=args.motion))
         for name, path in named_paths("--also", args.also):
             models.append(RawModel(name, path, args.threads))
         for name, path in named_paths("--runtime-also", args.runtime_also):
             models.append(RuntimeModel(f"{name} + runtime", path, args.threads, args.smoothing,
-                                       args.zoom, args.sharpen, motion=args.motion))
+                                       zoom=args.zoom, sharpen=args.sharpen, motion=args.motion))
         if args.rvm:
             models.append(RVMModel("RVM", args.rvm, args.threads))
+        if args.blazepose:
+            models.append(BlazePoseModel("BlazePose", args.blazepose, args.threads))
         models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None

@@ -73,14 +73,16 @@ class RawModel:
 class RuntimeModel:
     """The same model through `bgseg.runtime.VideoSegmenter` with its post-processing (zoom on the
     people, guided-filter refinement, sharpening, optional temporal smoothing and motion
-    compensation), for comparison with the raw model. `options` go to VideoSegmenter."""
+    compensation), for comparison with the raw model. `options` go to VideoSegmenter; those not
+    given (smoothing None included) keep the runtime's defaults."""
 
-    def __init__(self, name, path, threads, smoothing, zoom=True, sharpen=2.0, **options):
+    def __init__(self, name, path, threads, smoothing=None, **options):
         from bgseg.runtime import VideoSegmenter
 
         self.name, self.path = name, Path(path)
-        self.options = {"refine": True, "smoothing": smoothing, "zoom": zoom, "sharpen": sharpen,
-                        **options}
+        self.options = {"refine": True, **options}
+        if smoothing is not None:
+            self.options["smoothing"] = smoothing
         self.segmenter = VideoSegmenter(str(path), threads=threads, **self.options)
         self.runs = []
         self.invoke_seconds, self.frame_seconds = [], []
@@ -152,3 +154,61 @@ class RVMModel:
 
     def timing(self):
         return RawModel.timing(self)
+
+
+class BlazePoseModel:
+    """BlazePose's segmentation mask (MediaPipe pose landmarker, `model_complexity` 1, the full
+    model in the mediapipe==0.10.21 wheel; Apache-2.0), in video mode with its own segmentation
+    smoothing, run in the MediaPipe environment by `benchmarks/blazepose_worker.py`. Frames go
+    through a pipe; the time of that round trip is counted in `frame_seconds`, the worker's
+    inference is most of it."""
+
+    def __init__(self, name, python, threads, complexity=1):
+        import subprocess
+
+        self.name, self.python = name, Path(python)
+        if not self.python.is_file():
+            raise FileNotFoundError(
+                f"{name}: MediaPipe environment not found: {self.python} (make it with "
+                "tflite/setup_mediapipe_venv.sh)")
+        worker = Path(__file__).with_name("blazepose_worker.py")
+        env = {"OMP_NUM_THREADS": str(threads), "GLOG_minloglevel": "2",
+               "TF_CPP_MIN_LOG_LEVEL": "3"}
+        self.process = subprocess.Popen([str(self.python), str(worker), str(complexity)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, env=env)
+        self.complexity = complexity
+        self.invoke_seconds, self.frame_seconds = [], []
+        self.reset()
+
+    def describe(self):
+        return {"name": self.name, "runtime": "mediapipe 0.10.21 solutions.pose (video mode)",
+                "model_complexity": self.complexity}
+
+    def reset(self):
+        self._reset = True
+
+    def __call__(self, bgr):
+        import struct
+
+        start = time.perf_counter()
+        height, width = bgr.shape[:2]
+        rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        self.process.stdin.write(struct.pack("<3i", height, width, int(self._reset)))
+        self.process.stdin.write(rgb.tobytes())
+        self.process.stdin.flush()
+        self._reset = False
+        data = self.process.stdout.read(height * width * 4)
+        if len(data) != height * width * 4:
+            raise OSError(f"{self.name}: the MediaPipe worker stopped ({self.python})")
+        elapsed = time.perf_counter() - start
+        self.invoke_seconds.append(elapsed)
+        self.frame_seconds.append(elapsed)
+        return np.frombuffer(data, np.float32).reshape(height, width)
+
+    def timing(self):
+        return RawModel.timing(self)
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from benchmarks import heldout
-from benchmarks.compare_mediapipe import DEFAULT_RVM
+from benchmarks.compare_mediapipe import DEFAULT_MEDIAPIPE_PYTHON, DEFAULT_RVM
 from benchmarks.overlays import WorstItems
 from benchmarks.protocol import run_clips, run_videos
-from benchmarks.runners import RawModel, RuntimeModel, RVMModel
+from benchmarks.runners import BlazePoseModel, RawModel, RuntimeModel, RVMModel
 
 def _flag(value):
     return bool(int(value))
@@ -55,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--rvm", default=str(DEFAULT_RVM),
                    help="Robust Video Matting ONNX for a peer column (GPL-3.0: measured only)")
     p.add_argument("--no-rvm", dest="rvm", action="store_const", const=None)
+    p.add_argument("--blazepose", nargs="?", const=str(DEFAULT_MEDIAPIPE_PYTHON), default=None,
+                   metavar="PYTHON", help="add BlazePose as a peer column (see compare_mediapipe)")
     p.add_argument("--mediapipe", default=str(heldout.REPOSITORY / "tests" / "data"
                                               / "mediapipe_selfie_segmentation.tflite"),
                    help="MediaPipe's selfie_segmentation.tflite (raw, a peer column)")
@@ -78,10 +80,12 @@ def main(argv=None):
     args = parse_args(argv)
     heldout.use_splits(("val", "test") if args.split == "both" else (args.split,))
     data = Path(args.data)
-    models = [RuntimeModel(name, args.model, args.threads, options.pop("smoothing", 0.0), **options)
+    models = [RuntimeModel(name, args.model, args.threads, **options)
               for name, options in args.variants]
     if args.rvm:
         models.append(RVMModel("RVM", args.rvm, args.threads))
+    if args.blazepose:
+        models.append(BlazePoseModel("BlazePose", args.blazepose, args.threads))
     models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     started = time.perf_counter()
     root = data / "davis_train"
