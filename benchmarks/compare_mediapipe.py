@@ -27,9 +27,11 @@ import cv2
 from benchmarks import heldout
 from benchmarks.overlays import WorstItems
 from benchmarks.protocol import run_clips, run_image_set, run_videos
-from benchmarks.runners import THRESHOLD, RawModel, RuntimeModel
+from benchmarks.runners import THRESHOLD, BlazePoseModel, RawModel, RuntimeModel, RVMModel
 from benchmarks.tables import markdown_table
 
+DEFAULT_MEDIAPIPE_PYTHON = heldout.REPOSITORY / ".venv-mediapipe" / "bin" / "python"
+DEFAULT_RVM = heldout.REPOSITORY.parent / "shared" / "peers" / "rvm_mobilenetv3.onnx"
 DEFAULT_MEDIAPIPE = (heldout.REPOSITORY / ".venv-mediapipe" / "lib" / "python3.11" / "site-packages"
                      / "mediapipe"
                      / "modules" / "selfie_segmentation" / "selfie_segmentation.tflite")
@@ -50,14 +52,26 @@ def parse_args(argv=None):
     p.add_argument("--mediapipe", default=str(DEFAULT_MEDIAPIPE),
                    help="MediaPipe selfie_segmentation.tflite (default: the one inside "
                         ".venv-mediapipe, from the mediapipe==0.10.21 wheel)")
+    p.add_argument("--rvm", default=str(DEFAULT_RVM),
+                   help="Robust Video Matting as ONNX, a peer column (GPL-3.0: measured against "
+                        "only; default: ../shared/peers/rvm_mobilenetv3.onnx; needs onnxruntime, "
+                        "the [bench] extra)")
+    p.add_argument("--no-rvm", dest="rvm", action="store_const", const=None,
+                   help="leave out the RVM column (it costs ~150-400 ms per frame)")
+    p.add_argument("--blazepose", nargs="?", const=str(DEFAULT_MEDIAPIPE_PYTHON), default=None,
+                   metavar="PYTHON",
+                   help="add BlazePose's segmentation (MediaPipe pose, video mode) as a peer "
+                        "column, run by this MediaPipe environment's python (default when given "
+                        "alone: .venv-mediapipe/bin/python, see tflite/setup_mediapipe_venv.sh)")
     p.add_argument("--data", default=str(heldout.DEFAULT_DATA),
                    help="the shared data folder (default: ../shared/data)")
     p.add_argument(
         "--sets",
         nargs="+",
         default=[*heldout.IMAGE_SETS, "davis", "videos"],
-        choices=[*heldout.IMAGE_SETS, "davis", "videos"],
-        help="what to measure (default: all)",
+        choices=[*heldout.IMAGE_SETS, *heldout.EXTRA_IMAGE_SETS, "davis", "videos"],
+        help="what to measure (default: all but coco_mini, the held-out multi-person COCO "
+             "photos)",
     )
     p.add_argument("--split", choices=("val", "test", "both"), default="both",
                    help="held-out split(s) to measure: val to choose between candidates, test for "
@@ -80,8 +94,11 @@ def parse_args(argv=None):
     p.add_argument("--sharpen", type=float, default=2.0,
                    help="the runtime's output sharpening in the --with-runtime columns (1: off; "
                         "default: 2, the runtime's default)")
-    p.add_argument("--smoothing", type=float, default=0.0,
-                   help="temporal smoothing of the --with-runtime column (default: 0, off)")
+    p.add_argument("--smoothing", type=float, default=1.0,
+                   help="temporal smoothing of the --with-runtime columns (default: 1, the "
+                        "runtime's default; 0: off)")
+    p.add_argument("--no-motion", dest="motion", action="store_false",
+                   help="the --with-runtime columns without motion compensation")
     p.add_argument("--markdown", help="also write the markdown table to this file")
     p.add_argument(
         "--json", help="write all results (per set, clip and video) as JSON to this file"
@@ -140,12 +157,17 @@ def main(argv=None):
                                       feedback=False))
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
-                                       args.smoothing, args.zoom, args.sharpen))
+                                       args.smoothing, zoom=args.zoom, sharpen=args.sharpen,
+                                       motion=args.motion))
         for name, path in named_paths("--also", args.also):
             models.append(RawModel(name, path, args.threads))
         for name, path in named_paths("--runtime-also", args.runtime_also):
             models.append(RuntimeModel(f"{name} + runtime", path, args.threads, args.smoothing,
-                                       args.zoom, args.sharpen))
+                                       zoom=args.zoom, sharpen=args.sharpen, motion=args.motion))
+        if args.rvm:
+            models.append(RVMModel("RVM", args.rvm, args.threads))
+        if args.blazepose:
+            models.append(BlazePoseModel("BlazePose", args.blazepose, args.threads))
         models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
@@ -155,8 +177,9 @@ def main(argv=None):
     started = time.perf_counter()
     readers = {"celebamask": lambda: heldout.folder_pairs(data / "celebamask", args.limit),
                "ccp": lambda: heldout.folder_pairs(data / "ccp", args.limit),
-               "coco_person": lambda: heldout.coco_person(data / "coco_person", args.limit)}
-    for set_name in heldout.IMAGE_SETS:
+               "coco_person": lambda: heldout.coco_person(data / "coco_person", args.limit),
+               "coco_mini": lambda: heldout.coco_mini(data / "coco_mini", args.limit)}
+    for set_name in (*heldout.IMAGE_SETS, *heldout.EXTRA_IMAGE_SETS):
         if set_name in args.sets:
             worst[set_name] = WorstItems(args.worst if args.overlays else 0)
             report["images"][set_name] = run_image_set(models, readers[set_name](), worst[set_name])

@@ -20,6 +20,7 @@ DEFAULT_DATA = REPOSITORY.parent / "shared" / "data"  # ../shared/data next to t
 
 HELD_OUT = ("val", "test")
 IMAGE_SETS = ("celebamask", "ccp", "coco_person")
+EXTRA_IMAGE_SETS = ("coco_mini",)  # measured when asked for
 
 
 def is_held_out(key):
@@ -71,19 +72,35 @@ def folder_pairs(root, limit=None):
 def coco_person(root, limit=None):
     """coco_person: the union of the person annotations of each held-out image, rasterized as
     training rasterizes them (`bgseg.data.coco.rasterize`)."""
+    annotations = _need(Path(root) / "annotations" / "person_keypoints_val2017.json")
+    yield from _coco_items(annotations, Path(root) / "val2017", limit, with_people_only=False)
+
+
+def coco_mini(root, limit=None):
+    """coco_mini: the held-out images of both official-layout parts (train2017, val2017) that
+    show at least one person (most show several), truth as in `coco_person`."""
+    items = []
+    for part in ("train2017", "val2017"):
+        annotations = _need(Path(root) / "annotations" / f"instances_{part}.json")
+        items.extend(_coco_items(annotations, Path(root) / part, None, with_people_only=True))
+    yield from sorted(items, key=lambda item: item[0])[:limit]
+
+
+def _coco_items(annotations, images_dir, limit, with_people_only):
     from bgseg.data.coco import rasterize
 
-    annotations = _need(Path(root) / "annotations" / "person_keypoints_val2017.json")
     data = json.loads(annotations.read_text())
     person_ids = {c["id"] for c in data["categories"] if c["name"] == "person"}
     by_image = {}
     for ann in data["annotations"]:
         if ann["category_id"] in person_ids:
             by_image.setdefault(ann["image_id"], []).append(ann)
-    images = sorted((i for i in data["images"] if is_held_out(i["id"])), key=lambda i: str(i["id"]))
+    images = sorted((i for i in data["images"] if is_held_out(i["id"])
+                     and (by_image.get(i["id"]) or not with_people_only)),
+                    key=lambda i: str(i["id"]))
     for info in images[:limit]:
         truth = rasterize(by_image.get(info["id"], []), info["height"], info["width"]) > 0
-        image = read_image(Path(root) / "val2017" / info["file_name"])
+        image = read_image(images_dir / info["file_name"])
         yield str(info["id"]), image, _check(info["id"], image, truth)
 
 

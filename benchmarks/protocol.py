@@ -70,6 +70,7 @@ def run_clips(models, clips, worst):
                 "frames": len(clip_ious[name]),
                 "iou": float(np.mean(clip_ious[name])) if clip_ious[name] else None,
                 **result,
+                "per_frame": {"iou": clip_ious[name], **meter.per_pair},
             }
             _accumulate(totals[name], result, meter.pairs)
             totals[name]["ious"].extend(clip_ious[name])
@@ -98,7 +99,8 @@ def run_videos(models, videos, max_frames):
                 meters[model.name].update(model(frame))
         per_video[path.name] = {}
         for name, meter in meters.items():
-            per_video[path.name][name] = {"pairs": meter.pairs, **meter.result()}
+            per_video[path.name][name] = {"pairs": meter.pairs, **meter.result(),
+                                          "per_frame": meter.per_pair}
             _accumulate(totals[name], meter.result(), meter.pairs)
     return {name: {"pairs": t["pairs"], **_means(t)} for name, t in totals.items()}, per_video
 

@@ -72,31 +72,24 @@ class RawModel:
 
 class RuntimeModel:
     """The same model through `bgseg.runtime.VideoSegmenter` with its post-processing (zoom on the
-    people, guided-filter refinement, sharpening, optional temporal smoothing), for comparison with
-    the raw model."""
+    people, guided-filter refinement, sharpening, optional temporal smoothing and motion
+    compensation), for comparison with the raw model. `options` go to VideoSegmenter; those not
+    given (smoothing None included) keep the runtime's defaults."""
 
-    def __init__(self, name, path, threads, smoothing, zoom=True, sharpen=2.0):
+    def __init__(self, name, path, threads, smoothing=None, **options):
         from bgseg.runtime import VideoSegmenter
 
         self.name, self.path = name, Path(path)
-        self.segmenter = VideoSegmenter(
-            str(path), threads=threads, refine=True, smoothing=smoothing, zoom=zoom,
-            sharpen=sharpen
-        )
-        self.smoothing, self.zoom, self.sharpen = smoothing, zoom, sharpen
+        self.options = {"refine": True, **options}
+        if smoothing is not None:
+            self.options["smoothing"] = smoothing
+        self.segmenter = VideoSegmenter(str(path), threads=threads, **self.options)
         self.runs = []
         self.invoke_seconds, self.frame_seconds = [], []
 
     def describe(self):
-        return {
-            "name": self.name,
-            "path": str(self.path),
-            "runtime": "bgseg.runtime.VideoSegmenter",
-            "refine": True,
-            "zoom": self.zoom,
-            "sharpen": self.sharpen,
-            "smoothing": self.smoothing,
-        }
+        return {"name": self.name, "path": str(self.path),
+                "runtime": "bgseg.runtime.VideoSegmenter", **self.options}
 
     def reset(self):
         self.segmenter.reset()
@@ -113,3 +106,109 @@ class RuntimeModel:
     def timing(self):
         """As RawModel's, the invoke time per model run, plus the mean runs per frame."""
         return {**RawModel.timing(self), "runs_per_frame": float(np.mean(self.runs))}
+
+
+class RVMModel:
+    """Robust Video Matting (MobileNetV3, ONNX; GPL-3.0: measured against, never shipped) through
+    onnxruntime, as its authors run it: the full-resolution RGB frame / 255, `downsample_ratio`
+    `min(512 / long side, 1)`, the recurrent state carried from frame to frame and zeroed by
+    `reset()` (a clip's first frame, every still photo). Its alpha `pha` is the probability."""
+
+    STATES = ("r1", "r2", "r3", "r4")
+
+    def __init__(self, name, path, threads):
+        try:
+            import onnxruntime
+        except ImportError:
+            raise OSError('the RVM column needs onnxruntime: pip install -e ".[bench]"') from None
+        self.name, self.path = name, Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{name}: ONNX model not found: {self.path}")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(str(self.path), options,
+                                                    providers=["CPUExecutionProvider"])
+        self.invoke_seconds, self.frame_seconds = [], []
+        self.reset()
+
+    def describe(self):
+        return {"name": self.name, "path": str(self.path), "runtime": "onnxruntime",
+                "downsample_ratio": "min(512 / max(H, W), 1)"}
+
+    def reset(self):
+        self.state = {f"{r}i:0": np.zeros((1, 1, 1, 1), np.float32) for r in self.STATES}
+
+    def __call__(self, bgr):
+        start = time.perf_counter()
+        height, width = bgr.shape[:2]
+        src = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[None].astype(np.float32) / 255.0
+        ratio = np.array([min(512.0 / max(height, width), 1.0)], np.float32)
+        invoke_start = time.perf_counter()
+        outputs = self.session.run(["pha", *(f"{r}o" for r in self.STATES)],
+                                   {"src": src, "downsample_ratio:0": ratio, **self.state})
+        self.invoke_seconds.append(time.perf_counter() - invoke_start)
+        self.state = {f"{r}i:0": o for r, o in zip(self.STATES, outputs[1:])}
+        alpha = outputs[0][0, :, :, 0]
+        self.frame_seconds.append(time.perf_counter() - start)
+        return alpha
+
+    def timing(self):
+        return RawModel.timing(self)
+
+
+class BlazePoseModel:
+    """BlazePose's segmentation mask (MediaPipe pose landmarker, `model_complexity` 1, the full
+    model in the mediapipe==0.10.21 wheel; Apache-2.0), in video mode with its own segmentation
+    smoothing, run in the MediaPipe environment by `benchmarks/blazepose_worker.py`. Frames go
+    through a pipe; the time of that round trip is counted in `frame_seconds`, the worker's
+    inference is most of it."""
+
+    def __init__(self, name, python, threads, complexity=1):
+        import subprocess
+
+        self.name, self.python = name, Path(python)
+        if not self.python.is_file():
+            raise FileNotFoundError(
+                f"{name}: MediaPipe environment not found: {self.python} (make it with "
+                "tflite/setup_mediapipe_venv.sh)")
+        worker = Path(__file__).with_name("blazepose_worker.py")
+        env = {"OMP_NUM_THREADS": str(threads), "GLOG_minloglevel": "2",
+               "TF_CPP_MIN_LOG_LEVEL": "3"}
+        self.process = subprocess.Popen([str(self.python), str(worker), str(complexity)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, env=env)
+        self.complexity = complexity
+        self.invoke_seconds, self.frame_seconds = [], []
+        self.reset()
+
+    def describe(self):
+        return {"name": self.name, "runtime": "mediapipe 0.10.21 solutions.pose (video mode)",
+                "model_complexity": self.complexity}
+
+    def reset(self):
+        self._reset = True
+
+    def __call__(self, bgr):
+        import struct
+
+        start = time.perf_counter()
+        height, width = bgr.shape[:2]
+        rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        self.process.stdin.write(struct.pack("<3i", height, width, int(self._reset)))
+        self.process.stdin.write(rgb.tobytes())
+        self.process.stdin.flush()
+        self._reset = False
+        data = self.process.stdout.read(height * width * 4)
+        if len(data) != height * width * 4:
+            raise OSError(f"{self.name}: the MediaPipe worker stopped ({self.python})")
+        elapsed = time.perf_counter() - start
+        self.invoke_seconds.append(elapsed)
+        self.frame_seconds.append(elapsed)
+        return np.frombuffer(data, np.float32).reshape(height, width)
+
+    def timing(self):
+        return RawModel.timing(self)
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)

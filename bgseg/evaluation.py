@@ -69,12 +69,14 @@ class TemporalMeter:
       - `mean_abs_change`: mean over frame pairs of mean |a_t - a_{t-1}|;
       - with truth on every frame, also `dtssd` (RVM's dtSSD, x100, see `dtssd`) and
         `unstable_flip_rate` (see `unstable_flip_rate_pair`), both averaged over frame pairs.
+    `per_pair` holds each pair's values (frame by frame), for finding where a model flickers.
     """
 
     def __init__(self, threshold=0.5):
         self.threshold = threshold
         self._prev = None
         self._sums = {}
+        self.per_pair = {}
         self.pairs = 0
         self._labelled = True
 
@@ -95,6 +97,7 @@ class TemporalMeter:
                 self._labelled = False
             for name, value in values.items():
                 self._sums[name] = self._sums.get(name, 0.0) + value
+                self.per_pair.setdefault(name, []).append(value)
             self.pairs += 1
         self._prev = (alpha, mask, truth)
 

@@ -62,6 +62,8 @@ def test_temporal_meter_unlabelled_and_labelled():
         meter.update(np.array(a))
     assert meter.result() == pytest.approx({"flip_rate": (0.5 + 0.5) / 2,
                                             "mean_abs_change": (0.5 + 0.25) / 2})
+    assert meter.per_pair["flip_rate"] == pytest.approx([0.5, 0.5])  # frame by frame
+    assert meter.per_pair["mean_abs_change"] == pytest.approx([0.5, 0.25])
 
     meter = evaluation.TemporalMeter()
     truths = [np.array([0, 0, 1, 1]), np.array([1, 0, 1, 1])]

@@ -51,8 +51,9 @@ def test_int8_model_reports_quantized_io(tiny_tflite):
 
 
 def test_video_segmenter_feeds_the_previous_mask_and_resets(tiny_tflite):
-    """Without zoom the model's own output goes back in as it is (zoom: tests/test_zoom.py)."""
-    seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False)
+    """Without zoom or motion compensation the model's own output goes back in as it is (zoom:
+    tests/test_zoom.py; motion: tests/test_motion.py)."""
+    seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False, motion=False)
     seen = _record_inputs(seg)
     seg.segment(_frame(seed=1))
     first_output = seg.previous_mask.copy()
@@ -67,7 +68,7 @@ def test_video_segmenter_feeds_the_previous_mask_and_resets(tiny_tflite):
 
 
 def test_smoothing_changes_the_output_but_not_the_fed_back_mask(tiny_tflite):
-    plain = VideoSegmenter(tiny_tflite(4, "float32"), refine=False)
+    plain = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, smoothing=0.0)
     smooth = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, smoothing=1.0)
     plain_seen, smooth_seen = _record_inputs(plain), _record_inputs(smooth)
     frames = [_frame(seed=1), _frame(seed=2)]
@@ -202,8 +203,9 @@ def test_sharpen_makes_masks_opaque_without_moving_the_boundary(tiny_tflite):
         postprocess.sharpen(p, 1.5), 2.0), atol=1e-5)            # sigmoid(k logit p) composes
     assert postprocess.sharpen(p, 1.0) is p
     # in the runtime: the output is sharpened, the prior fed back is not
-    soft = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False, sharpen=1.0)
-    sharp_seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False)
+    soft = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False, sharpen=1.0,
+                          smoothing=0.0)
+    sharp_seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False, smoothing=0.0)
     frames = [_frame(seed=1), _frame(seed=2)]
     outs = [(soft.segment(f), sharp_seg.segment(f)) for f in frames]
     raw = sharp_seg.previous_mask                           # at model resolution without zoom

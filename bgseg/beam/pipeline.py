@@ -52,7 +52,8 @@ class BatchOptions:
     refine: bool = True
     zoom: bool = True
     sharpen: float = 2.0
-    smoothing: float = 0.0
+    smoothing: float = 1.0
+    motion: bool = True
     threads: int = None
     max_pixels: float = 100e6
     max_batch_size: int = 8
@@ -229,7 +230,8 @@ class SegmentVideo(beam.DoFn):
 
         o = self.options
         self.segmenter = load(resolve_model(local_model_path(o.video_model)), kind="video",
-                              threads=o.threads, smoothing=o.smoothing, **o.segmenter_options())
+                              threads=o.threads, smoothing=o.smoothing, motion=o.motion,
+                              **o.segmenter_options())
 
     def process(self, item):
         path, target = item

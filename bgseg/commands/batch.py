@@ -4,6 +4,7 @@ Options that this command does not know are Beam pipeline options, passed throug
 write them as `--name=value` (e.g. `--direct_num_workers=2`, `--project=my-project`).
 """
 
+import argparse
 import json
 import os
 
@@ -21,8 +22,11 @@ def add_arguments(parser):
                              "(default: %(default)s)")
     parser.add_argument("--video-model", default="default", metavar="PATH|NAME",
                         help="model for video files (default: %(default)s)")
-    parser.add_argument("--smooth", type=float, default=0.0, metavar="RATIO",
-                        help="temporal smoothing for videos, as `bgseg video --smooth`")
+    parser.add_argument("--smooth", type=float, default=1.0, metavar="RATIO",
+                        help="temporal smoothing for videos, as `bgseg video --smooth` "
+                             "(default: %(default)s)")
+    parser.add_argument("--motion", action=argparse.BooleanOptionalAction, default=True,
+                        help="motion compensation for videos, as `bgseg video --motion`")
     parser.add_argument("--max-pixels", type=float, default=100e6, metavar="N",
                         help="images larger than N pixels go to the dead letter (default: 100e6)")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
@@ -90,7 +94,8 @@ def run(args):
             inputs=args.inputs, output=args.output, effect=effect, video_effect=video_effect,
             model=models[0], video_model=models[1], overwrite=args.overwrite,
             **common.segmenter_options(args),
-            smoothing=args.smooth, threads=args.threads, max_pixels=args.max_pixels,
+            smoothing=args.smooth, motion=args.motion, threads=args.threads,
+            max_pixels=args.max_pixels,
             max_batch_size=args.batch_size, dead_letter=args.dead_letter)
     except bad as exc:
         common.error(exc)

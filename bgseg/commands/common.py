@@ -27,10 +27,13 @@ def add_model_arguments(parser, smoothing=False, default_model="default"):
                        help="push mask probabilities away from 0.5 so people are opaque and the "
                             "background clear (sigmoid(K * logit p); 1: off; default: %(default)s)")
     if smoothing:
-        group.add_argument("--smooth", type=float, nargs="?", const=0.7, default=0.0,
+        group.add_argument("--smooth", type=float, nargs="?", const=1.0, default=1.0,
                            metavar="RATIO",
                            help="temporal smoothing of uncertain pixels with the previous mask "
-                                "(RATIO in [0, 1], 0.7 when given alone; default: off)")
+                                "(RATIO in [0, 1]; 0: off; default: %(default)s)")
+        group.add_argument("--motion", action=argparse.BooleanOptionalAction, default=True,
+                           help="move the previous frame's mask along the optical flow before it "
+                                "is fed back and smoothed (default: on)")
 
 
 def add_effect_arguments(parser, default):
@@ -96,6 +99,7 @@ def open_segmenter(args, kind):
     options = segmenter_options(args)
     if kind == "video":
         options["smoothing"] = args.smooth
+        options["motion"] = args.motion
     return load(args.model, kind=kind, threads=args.threads, **options)
 
 

