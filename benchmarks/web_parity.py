@@ -24,7 +24,7 @@ def compare(context, url, delegate, frames):
     """(page masks, Python masks, delegate used) for `frames` on one delegate."""
     from bgseg import VideoSegmenter
 
-    reference = VideoSegmenter("default", refine=False, sharpen=1.0)
+    reference = VideoSegmenter("default", refine=False, sharpen=1.0, smoothing=0.0, motion=False)
     expected = [reference.segment(frame) for frame in frames]
     page = browser.open_page(context, f"{url}?delegate={delegate}")
     masks, _, used = browser.segment_in_page(page, frames)
