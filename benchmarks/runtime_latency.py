@@ -58,7 +58,10 @@ def main(argv=None):
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--sharpen", type=float, default=2.0, help="output sharpening (1: off)")
-    parser.add_argument("--smooth", type=float, default=0.0, help="temporal smoothing ratio")
+    parser.add_argument("--smooth", type=float, default=1.0,
+                        help="temporal smoothing ratio (default: 1, the runtime's)")
+    parser.add_argument("--motion", action=argparse.BooleanOptionalAction, default=True,
+                        help="motion compensation (default: on, the runtime's)")
     parser.add_argument("--effect", default="green",
                         help="none, blur, alpha or a --background value (default: green)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
@@ -66,7 +69,8 @@ def main(argv=None):
 
     frames = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
-                               smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen)
+                               smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen,
+                               motion=args.motion)
     effect = _effect(args.effect)
     rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": [], "preview_jpeg": []}
     runs = []
