@@ -66,6 +66,7 @@ def run(args):
         common.error("no images to process")
         return 1
     try:
+        common.check_max_pixels(args)
         effect = common.make_effect(args)
         plan = _plan(args, jobs, effect.alpha)
         segmenter = common.open_segmenter(args, "image")

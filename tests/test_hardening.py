@@ -1,0 +1,103 @@
+"""Issue 22's failure paths 5-7 (bad options, install hints, `bgseg train` without data): each
+has a regression test here, on generated data only."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bgseg import install
+from bgseg.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def image_model(tiny_tflite):
+    return str(tiny_tflite(3, "float32"))
+
+
+@pytest.fixture
+def photo(tmp_path):
+    path = tmp_path / "p.png"
+    cv2.imwrite(str(path), np.full((32, 48, 3), 90, np.uint8))
+    return path
+
+
+# 5. bad option values are refused before any work, in one line, with nothing written
+@pytest.mark.parametrize("flags, message", [
+    (["--blur", "1e9"], "--blur must be in (0, 1000] pixels, got 1e+09"),
+    (["--blur", "0"], "--blur must be in (0, 1000] pixels, got 0"),
+    (["--max-pixels", "0"], "--max-pixels must be >= 1, got 0"),
+    (["--max-pixels", "-5"], "--max-pixels must be >= 1, got -5"),
+])
+def test_image_option_out_of_range(tmp_path, photo, image_model, capsys, flags, message):
+    out = tmp_path / "out.png"
+    assert main(["image", str(photo), "-o", str(out), "--model", image_model, *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"bgseg: error: {message}" and not out.exists()
+
+
+def test_blur_at_the_limit_runs(tmp_path, photo, image_model):
+    out = tmp_path / "out.png"
+    assert main(["image", str(photo), "-o", str(out), "--model", image_model,
+                 "--blur", "1000"]) == 0
+    assert out.is_file()
+
+
+def test_batch_refuses_options_neither_it_nor_beam_knows(tmp_path, photo, capsys):
+    pytest.importorskip("apache_beam")
+    out = tmp_path / "out"
+    assert main(["batch", str(photo), "-o", str(out), "--bogus-option=1",
+                 "--direct_num_workers=1"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments (neither bgseg batch nor Beam options): --bogus-option=1" \
+        in err and "direct_num_workers" not in err
+    assert not out.exists()
+
+
+def test_batch_max_pixels_zero(tmp_path, photo, capsys):
+    pytest.importorskip("apache_beam")
+    assert main(["batch", str(photo), "-o", str(tmp_path / "out"), "--max-pixels", "0"]) == 2
+    assert "--max-pixels must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_a_keras_model_names_bgseg_export(tmp_path, photo, capsys):
+    keras_file = tmp_path / "m.keras"
+    keras_file.write_bytes(b"PK\x03\x04 not a flatbuffer")
+    assert main(["image", str(photo), "-o", str(tmp_path / "o.png"), "--model",
+                 str(keras_file)]) == 2
+    err = capsys.readouterr().err
+    assert "not a loadable TFLite model" in err
+    assert f"make one with: bgseg export {keras_file} -o model.tflite" in err
+
+
+def test_a_broken_tflite_has_no_export_hint(tmp_path, photo, capsys):
+    broken = tmp_path / "m.tflite"
+    broken.write_bytes(b"not a flatbuffer")
+    assert main(["image", str(photo), "-o", str(tmp_path / "o.png"), "--model",
+                 str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "not a loadable TFLite model" in err and "bgseg export" not in err
+
+
+def test_video_loop_example_without_a_clip(tmp_path):
+    example = ROOT / "examples" / "video_loop.py"
+    bare = subprocess.run([sys.executable, str(example)], capture_output=True, text=True,
+                          timeout=120)
+    assert bare.returncode == 1 and "usage:" in bare.stderr and "Traceback" not in bare.stderr
+    missing = subprocess.run([sys.executable, str(example), str(tmp_path / "none.mp4")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "none.mp4: no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+# 6. the install hint fits the install
+def test_install_hint_from_a_clone_and_from_the_index(monkeypatch):
+    assert install.from_source_tree()  # the tests run from the repository
+    assert install.install_command("train") == 'pip install -e ".[train]"'
+    monkeypatch.setattr(install, "from_source_tree", lambda: False)
+    assert install.install_command("beam") == 'pip install "bgseg[beam]"'
