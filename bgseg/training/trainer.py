@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bgseg.training.callbacks import MONITOR, Plots, RunState, write_json
+from bgseg.training.config import check_data_paths
 from bgseg.training.distributed import (all_sum, check_same_epoch, fix_keras_multiworker_build,
                                         make_strategy, weights_digest, worker_role)
 
@@ -151,6 +152,27 @@ def compile_model(model, recipe):
     return model
 
 
+def default_callbacks(write_dir, state, recipe, plot_x, plot_y, log=print):
+    """The run folder's callbacks: best.keras, log.csv, plots of `plot_x`/`plot_y`, TensorBoard
+    logs when tensorboard is installed, and state.json / last.keras (last, after the others)."""
+    import keras
+
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(write_dir / "best.keras", monitor=MONITOR,
+                                        mode="min", save_best_only=True,
+                                        initial_value_threshold=state["best"]),
+        keras.callbacks.CSVLogger(write_dir / "log.csv", append=True),
+        Plots(write_dir / "plots", write_dir / "log.csv", plot_x, plot_y),
+        RunState(write_dir, state, recipe.images_per_epoch, log=log),
+    ]
+    if importlib.util.find_spec("tensorboard"):
+        callbacks.insert(-1, keras.callbacks.TensorBoard(write_dir / "tensorboard",
+                                                         write_graph=False, profile_batch=0))
+    else:
+        log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
+    return callbacks
+
+
 def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     """Train (or resume) `recipe` into `output` (default runs/<recipe.name>). Returns the run
     dir."""
@@ -165,6 +187,7 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     strategy = make_strategy(recipe.strategy)  # first: multi-worker collectives start here
     role = worker_role(strategy)
     run_dir = Path(output or Path("runs") / recipe.name)
+    check_data_paths(recipe)  # before the run folder exists: a wrong path leaves nothing behind
     if role.is_chief:
         state = prepare_run_dir(run_dir, recipe, overwrite)
     all_sum(strategy, 0)  # the chief has prepared the run directory
@@ -204,23 +227,8 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     val_ds = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(recipe.batch_size)
     n_plot = min(recipe.plot_images, len(val_x))
     plot_idx = np.unique(np.linspace(0, len(val_x) - 1, n_plot).astype(int))  # across sources
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(write_dir / "best.keras", monitor=MONITOR,
-                                        mode="min", save_best_only=True,
-                                        initial_value_threshold=state["best"]),
-        keras.callbacks.CSVLogger(write_dir / "log.csv", append=True),
-        Plots(write_dir / "plots", write_dir / "log.csv", val_x[plot_idx], val_y[plot_idx]),
-        RunState(write_dir, state, recipe.images_per_epoch, log=log),
-    ]
-    if importlib.util.find_spec("tensorboard"):
-        callbacks.insert(
-            -1,
-            keras.callbacks.TensorBoard(
-                write_dir / "tensorboard", write_graph=False, profile_batch=0
-            ),
-        )
-    else:
-        log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
+    callbacks = default_callbacks(write_dir, state, recipe, val_x[plot_idx], val_y[plot_idx],
+                                  log=log)
     write_json(write_dir / "state.json", state)
     for begin, end, prefixes in _phases(recipe, initial_epoch):
         if set_frozen(model, prefixes):
