@@ -101,3 +101,12 @@ def test_install_hint_from_a_clone_and_from_the_index(monkeypatch):
     assert install.install_command("train") == 'pip install -e ".[train]"'
     monkeypatch.setattr(install, "from_source_tree", lambda: False)
     assert install.install_command("beam") == 'pip install "bgseg[beam]"'
+
+
+# no import-time side effects
+def test_importing_the_training_pipeline_keeps_opencv_threads():
+    code = ("import cv2\ncv2.setNumThreads(3)\nimport bgseg.data.pipeline\n"
+            "print(cv2.getNumThreads())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["3"], result.stderr
