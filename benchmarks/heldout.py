@@ -1,10 +1,10 @@
 """Readers for the held-out (val + test) part of ../shared/data, for the benchmarks.
 
 Every reader yields `(key, bgr_image, truth)` with `truth` a boolean person mask of the image's
-size;
-an item is held out when `bgseg.data.split.split_of(key)` is "val" or "test" (keys: file stem for
-ccp/celebamask, COCO image id for coco_person, clip name for DAVIS). Items come in sorted key order,
-so `limit` always picks the same ones.
+size; an item is held out when `bgseg.data.split.split_of(key)` is one of the reader's `splits`
+("val" and "test" by default; "val" alone to choose between candidates, leaving "test" untouched).
+Keys: file stem for ccp/celebamask, COCO image id for coco_person, clip name for DAVIS. Items come
+in sorted key order, so `limit` always picks the same ones.
 """
 
 import json
@@ -22,15 +22,13 @@ HELD_OUT = ("val", "test")
 IMAGE_SETS = ("celebamask", "ccp", "coco_person")
 
 
-def is_held_out(key):
-    return split_of(str(key)) in HELD_OUT
+def is_held_out(key, splits=HELD_OUT):
+    return split_of(str(key)) in splits
 
 
-def use_splits(splits):
-    """Measure only these held-out splits ("val" to choose between candidates, leaving "test"
-    untouched; both by default)."""
-    global HELD_OUT
-    HELD_OUT = tuple(splits)
+def splits_of(choice):
+    """The splits a benchmark's `--split {val,test,both}` measures."""
+    return HELD_OUT if choice == "both" else (choice,)
 
 
 def read_image(path):
@@ -57,18 +55,18 @@ def _need(path):
     return path
 
 
-def folder_pairs(root, limit=None):
+def folder_pairs(root, limit=None, splits=HELD_OUT):
     """`root/images/<stem>.jpg` with `root/masks/<stem>.png` (person = label > 0): ccp,
     celebamask."""
     images = _need(Path(root) / "images")
-    stems = sorted(p.stem for p in images.glob("*.jpg") if is_held_out(p.stem))[:limit]
+    stems = sorted(p.stem for p in images.glob("*.jpg") if is_held_out(p.stem, splits))[:limit]
     for stem in stems:
         image = read_image(images / f"{stem}.jpg")
         truth = read_mask(Path(root) / "masks" / f"{stem}.png")
         yield stem, image, _check(stem, image, truth)
 
 
-def coco_person(root, limit=None):
+def coco_person(root, limit=None, splits=HELD_OUT):
     """coco_person: the union of the person annotations of each held-out image, rasterized as
     training rasterizes them (`bgseg.data.coco.rasterize`)."""
     from bgseg.data.coco import rasterize
@@ -80,17 +78,18 @@ def coco_person(root, limit=None):
     for ann in data["annotations"]:
         if ann["category_id"] in person_ids:
             by_image.setdefault(ann["image_id"], []).append(ann)
-    images = sorted((i for i in data["images"] if is_held_out(i["id"])), key=lambda i: str(i["id"]))
+    images = sorted((i for i in data["images"] if is_held_out(i["id"], splits)),
+                    key=lambda i: str(i["id"]))
     for info in images[:limit]:
         truth = rasterize(by_image.get(info["id"], []), info["height"], info["width"]) > 0
         image = read_image(Path(root) / "val2017" / info["file_name"])
         yield str(info["id"]), image, _check(info["id"], image, truth)
 
 
-def davis_clips(root):
+def davis_clips(root, splits=HELD_OUT):
     """Names of the held-out DAVIS clips, sorted."""
     frames = _need(Path(root) / "JPEGImages" / "480p")
-    return sorted(p.name for p in frames.iterdir() if p.is_dir() and is_held_out(p.name))
+    return sorted(p.name for p in frames.iterdir() if p.is_dir() and is_held_out(p.name, splits))
 
 
 def davis_frames(root, clip, limit=None):

@@ -110,3 +110,17 @@ def test_importing_the_training_pipeline_keeps_opencv_threads():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.stdout.split() == ["3"], result.stderr
+
+
+def test_heldout_readers_take_their_splits_without_a_global(tmp_path):
+    from benchmarks import heldout
+    from bgseg.data.split import split_of
+    from tests.helpers import folder_dataset
+
+    root = folder_dataset(tmp_path / "set", n=40)
+    read = {s: [key for key, _, _ in heldout.folder_pairs(root, splits=heldout.splits_of(s))]
+            for s in ("val", "test", "both")}
+    assert read["val"] and read["test"] and not set(read["val"]) & set(read["test"])
+    assert sorted(read["val"] + read["test"]) == read["both"]
+    assert all(split_of(key) == "val" for key in read["val"])
+    assert heldout.HELD_OUT == ("val", "test")  # nothing was rewritten
