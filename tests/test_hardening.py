@@ -124,3 +124,35 @@ def test_heldout_readers_take_their_splits_without_a_global(tmp_path):
     assert sorted(read["val"] + read["test"]) == read["both"]
     assert all(split_of(key) == "val" for key in read["val"])
     assert heldout.HELD_OUT == ("val", "test")  # nothing was rewritten
+
+
+def test_every_third_party_import_of_bgseg_is_declared():
+    """Each package bgseg imports comes from a distribution named in setup.cfg (core or an
+    extra), so a clean install never fails on an undeclared one (flatbuffers was)."""
+    import ast
+    import configparser
+    import importlib.metadata
+    import re
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    lines = config["options"]["install_requires"].splitlines()
+    lines += [line for value in config["options.extras_require"].values()
+              for line in value.splitlines()]
+    declared = {re.split(r"[<>=!\[ ;]", line.strip())[0].lower().replace("_", "-")
+                for line in lines if line.strip() and not line.strip().startswith("%")}
+    owners = importlib.metadata.packages_distributions()
+    undeclared = {}
+    for path in (ROOT / "bgseg").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {name.split(".")[0] for name in names}:
+                dists = {d.lower().replace("_", "-") for d in owners.get(top, [])}
+                if top != "bgseg" and dists and not dists & declared:
+                    undeclared.setdefault(top, set()).add(path.relative_to(ROOT).as_posix())
+    assert not undeclared, undeclared
