@@ -156,3 +156,22 @@ def test_every_third_party_import_of_bgseg_is_declared():
                 if top != "bgseg" and dists and not dists & declared:
                     undeclared.setdefault(top, set()).add(path.relative_to(ROOT).as_posix())
     assert not undeclared, undeclared
+
+
+# 7. bgseg export is quiet by default: no TensorFlow/absl log lines, only its own summary
+def test_export_prints_no_tensorflow_log_lines(tmp_path):
+    from tests.helpers import tiny_hourglass
+
+    tiny_hourglass(32, 4).save(tmp_path / "m.keras")
+    out = tmp_path / "m.tflite"
+    result = subprocess.run([sys.executable, "-m", "bgseg", "export", str(tmp_path / "m.keras"),
+                             "-o", str(out), "--mode", "float32"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and out.is_file(), result.stderr
+    assert result.stderr == ""  # was: absl's pre-init notice, oneDNN, CUDA, `E0000 ... cuInit`
+    assert "GPU delegate check passed" in result.stdout
+    again = subprocess.run([sys.executable, "-m", "bgseg", "export", str(tmp_path / "m.keras"),
+                            "-o", str(out), "--mode", "float32"], capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 1 and again.stderr == f"bgseg: error: {out} exists (use " \
+        "--overwrite)\n"  # bgseg's own errors still reach stderr
