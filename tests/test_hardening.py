@@ -175,3 +175,29 @@ def test_export_prints_no_tensorflow_log_lines(tmp_path):
                            text=True, timeout=300)
     assert again.returncode == 1 and again.stderr == f"bgseg: error: {out} exists (use " \
         "--overwrite)\n"  # bgseg's own errors still reach stderr
+
+
+def test_beam_model_cache_is_keyed_by_url_and_version(tmp_path, monkeypatch):
+    pytest.importorskip("apache_beam")
+    import io as stdio
+
+    from apache_beam.io.filesystem import FileMetadata, MatchResult
+
+    from bgseg.beam import handler
+
+    remote = {"gs://a/model.tflite": b"model A", "gs://b/model.tflite": b"model B"}
+    stamps = {url: 1.0 for url in remote}
+
+    def match(patterns, limits=None):
+        return [MatchResult(p, [FileMetadata(p, len(remote[p]), stamps[p])]) for p in patterns]
+
+    monkeypatch.setattr(handler.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(handler.FileSystems, "match", match)
+    monkeypatch.setattr(handler.FileSystems, "open", lambda url: stdio.BytesIO(remote[url]))
+    a, b = (handler.local_model_path(url) for url in remote)
+    assert a != b and Path(a).read_bytes() == b"model A" and Path(b).read_bytes() == b"model B"
+    assert handler.local_model_path("gs://a/model.tflite") == a  # fetched once
+    remote["gs://a/model.tflite"], stamps["gs://a/model.tflite"] = b"model A2", 2.0
+    changed = handler.local_model_path("gs://a/model.tflite")
+    assert changed != a and Path(changed).read_bytes() == b"model A2"
+    assert Path(changed).name == "model.tflite"  # messages still name the file
