@@ -13,9 +13,9 @@ fine-tuning.
 
 import hashlib
 import json
-from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+from bgseg.runtime.registry import ASSETS, model_name
+
 REGISTRY = ASSETS / "pretrained.json"
 
 
@@ -30,7 +30,8 @@ def pretrained_models():
 
 
 def is_pretrained_name(name):
-    return isinstance(name, str) and name in pretrained_models()
+    """True for a name of `pretrained.json` or a shipped alias of one ("default")."""
+    return isinstance(name, str) and model_name(name) in pretrained_models()
 
 
 def sha256(path):
@@ -42,8 +43,9 @@ def sha256(path):
 
 
 def pretrained_path(name):
-    """The verified `.keras` file of a pretrained name."""
+    """The verified `.keras` file of a pretrained name (or a shipped alias of one)."""
     registry = pretrained_models()
+    name = model_name(name)
     if name not in registry:
         raise PretrainedError(f"unknown pretrained weights {name!r}; known: "
                               f"{', '.join(sorted(registry))}")
@@ -94,7 +96,7 @@ def apply_pretrained(model, name):
     report = transfer_weights(source, model, zero_new_channels=True)
     if report["skipped"]:
         raise PretrainedError(
-            f"pretrained weights {name!r} ({pretrained_models()[name]['preset']}) "
+            f"pretrained weights {name!r} ({pretrained_models()[model_name(name)]['preset']}) "
             f"do not fit model {model.name!r}: no weights for "
             f"{', '.join(report['skipped'][:5])}"
         )
