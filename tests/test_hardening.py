@@ -201,3 +201,18 @@ def test_beam_model_cache_is_keyed_by_url_and_version(tmp_path, monkeypatch):
     changed = handler.local_model_path("gs://a/model.tflite")
     assert changed != a and Path(changed).read_bytes() == b"model A2"
     assert Path(changed).name == "model.tflite"  # messages still name the file
+
+
+def test_models_import_nothing_above_them():
+    """The data flow runs one way (docs/architecture.md): bgseg.models never imports training,
+    export, the CLI or Beam (weight transfer and model-source resolution live in models/)."""
+    import ast
+
+    above = ("bgseg.training", "bgseg.export", "bgseg.commands", "bgseg.cli", "bgseg.beam")
+    found = []
+    for path in sorted((ROOT / "bgseg" / "models").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.name}: {n}" for n in names if n.startswith(above)]
+    assert found == []

@@ -35,6 +35,7 @@ def add_arguments(parser):
 
 def run(args):
     from bgseg.commands import common
+    from bgseg.models.pretrained import check_model_source
     from bgseg.training.config import check_data_paths, load_recipe
 
     try:
@@ -42,7 +43,9 @@ def run(args):
                              images_per_epoch=args.images_per_epoch, val_images=args.val_images,
                              strategy=args.strategy, cache_dir=args.cache_dir,
                              init_from=args.init_from)
-        check_data_paths(recipe)  # in a second, before TensorFlow loads and any folder exists
+        for field in ("init_from", "teacher"):  # in a second, before TensorFlow loads and
+            check_model_source(getattr(recipe, field), field)  # before any folder exists
+        check_data_paths(recipe)
     except (FileNotFoundError, ValueError) as e:
         common.error(e)
         return 2

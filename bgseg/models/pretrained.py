@@ -13,6 +13,7 @@ fine-tuning.
 
 import hashlib
 import json
+from pathlib import Path
 
 from bgseg.runtime.registry import ASSETS, model_name
 
@@ -86,7 +87,7 @@ def load_pretrained(name, compile=False):
 def apply_pretrained(model, name):
     """Load the pretrained weights `name` into `model` (same architecture, any input size and 3 or
     4 channels). Returns the transfer report. Raises PretrainedError when nothing matches."""
-    from bgseg.training.transfer import transfer_weights
+    from bgseg.models.transfer import transfer_weights
 
     source = load_pretrained(name)
     if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
@@ -101,3 +102,29 @@ def apply_pretrained(model, name):
             f"{', '.join(report['skipped'][:5])}"
         )
     return report
+
+
+def check_model_source(source, field="init_from"):
+    """Raise a one-line error unless `source` is None, a pretrained name or a `.keras` file."""
+    if source is None or is_pretrained_name(source):
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{field}: {source!r} is neither a .keras file nor a pretrained name "
+            f"({', '.join(sorted(pretrained_models()))})"
+        )
+    if path.suffix != ".keras":
+        raise ValueError(
+            f"{field}: {source} is not a .keras model (a .tflite cannot be trained; use "
+            f"the Keras model it was exported from, or a pretrained name)"
+        )
+
+
+def load_model_source(source):
+    """The Keras model of a pretrained name or a `.keras` path."""
+    import keras
+
+    if is_pretrained_name(source):
+        return load_pretrained(source)
+    return keras.models.load_model(source, compile=False)
