@@ -138,7 +138,7 @@ def named_paths(option, specs):
 
 def main(argv=None):
     args = parse_args(argv)
-    heldout.use_splits(("val", "test") if args.split == "both" else (args.split,))
+    splits = heldout.splits_of(args.split)
     command = shlex.join(["python", "-m", "benchmarks.compare_mediapipe",
                           *(sys.argv[1:] if argv is None else argv)])
     data = Path(args.data)
@@ -175,10 +175,11 @@ def main(argv=None):
               "models": [m.describe() for m in models], "images": {}}
     worst = {}
     started = time.perf_counter()
-    readers = {"celebamask": lambda: heldout.folder_pairs(data / "celebamask", args.limit),
-               "ccp": lambda: heldout.folder_pairs(data / "ccp", args.limit),
-               "coco_person": lambda: heldout.coco_person(data / "coco_person", args.limit),
-               "coco_mini": lambda: heldout.coco_mini(data / "coco_mini", args.limit)}
+    readers = {"celebamask": lambda: heldout.folder_pairs(data / "celebamask", args.limit, splits),
+               "ccp": lambda: heldout.folder_pairs(data / "ccp", args.limit, splits),
+               "coco_person": lambda: heldout.coco_person(data / "coco_person", args.limit,
+                                                          splits),
+               "coco_mini": lambda: heldout.coco_mini(data / "coco_mini", args.limit, splits)}
     for set_name in (*heldout.IMAGE_SETS, *heldout.EXTRA_IMAGE_SETS):
         if set_name in args.sets:
             worst[set_name] = WorstItems(args.worst if args.overlays else 0)
@@ -186,7 +187,7 @@ def main(argv=None):
             _progress(set_name, report["images"][set_name], started)
     if "davis" in args.sets:
         root = data / "davis_train"
-        report["davis_clips"] = heldout.davis_clips(root)
+        report["davis_clips"] = heldout.davis_clips(root, splits)
         worst["davis"] = WorstItems(args.worst if args.overlays else 0)
         clips = {c: heldout.davis_frames(root, c, args.limit) for c in report["davis_clips"]}
         report["davis"], report["davis_per_clip"] = run_clips(models, clips, worst["davis"])

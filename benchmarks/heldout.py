@@ -1,10 +1,10 @@
 """Readers for the held-out (val + test) part of ../shared/data, for the benchmarks.
 
 Every reader yields `(key, bgr_image, truth)` with `truth` a boolean person mask of the image's
-size;
-an item is held out when `bgseg.data.split.split_of(key)` is "val" or "test" (keys: file stem for
-ccp/celebamask, COCO image id for coco_person, clip name for DAVIS). Items come in sorted key order,
-so `limit` always picks the same ones.
+size; an item is held out when `bgseg.data.split.split_of(key)` is one of the reader's `splits`
+("val" and "test" by default; "val" alone to choose between candidates, leaving "test" untouched).
+Keys: file stem for ccp/celebamask, COCO image id for coco_person, clip name for DAVIS. Items come
+in sorted key order, so `limit` always picks the same ones.
 """
 
 import json
@@ -23,15 +23,13 @@ IMAGE_SETS = ("celebamask", "ccp", "coco_person")
 EXTRA_IMAGE_SETS = ("coco_mini",)  # measured when asked for
 
 
-def is_held_out(key):
-    return split_of(str(key)) in HELD_OUT
+def is_held_out(key, splits=HELD_OUT):
+    return split_of(str(key)) in splits
 
 
-def use_splits(splits):
-    """Measure only these held-out splits ("val" to choose between candidates, leaving "test"
-    untouched; both by default)."""
-    global HELD_OUT
-    HELD_OUT = tuple(splits)
+def splits_of(choice):
+    """The splits a benchmark's `--split {val,test,both}` measures."""
+    return HELD_OUT if choice == "both" else (choice,)
 
 
 def read_image(path):
@@ -58,35 +56,37 @@ def _need(path):
     return path
 
 
-def folder_pairs(root, limit=None):
+def folder_pairs(root, limit=None, splits=HELD_OUT):
     """`root/images/<stem>.jpg` with `root/masks/<stem>.png` (person = label > 0): ccp,
     celebamask."""
     images = _need(Path(root) / "images")
-    stems = sorted(p.stem for p in images.glob("*.jpg") if is_held_out(p.stem))[:limit]
+    stems = sorted(p.stem for p in images.glob("*.jpg") if is_held_out(p.stem, splits))[:limit]
     for stem in stems:
         image = read_image(images / f"{stem}.jpg")
         truth = read_mask(Path(root) / "masks" / f"{stem}.png")
         yield stem, image, _check(stem, image, truth)
 
 
-def coco_person(root, limit=None):
+def coco_person(root, limit=None, splits=HELD_OUT):
     """coco_person: the union of the person annotations of each held-out image, rasterized as
     training rasterizes them (`bgseg.data.coco.rasterize`)."""
     annotations = _need(Path(root) / "annotations" / "person_keypoints_val2017.json")
-    yield from _coco_items(annotations, Path(root) / "val2017", limit, with_people_only=False)
+    yield from _coco_items(annotations, Path(root) / "val2017", limit, splits,
+                           with_people_only=False)
 
 
-def coco_mini(root, limit=None):
+def coco_mini(root, limit=None, splits=HELD_OUT):
     """coco_mini: the held-out images of both official-layout parts (train2017, val2017) that
     show at least one person (most show several), truth as in `coco_person`."""
     items = []
     for part in ("train2017", "val2017"):
         annotations = _need(Path(root) / "annotations" / f"instances_{part}.json")
-        items.extend(_coco_items(annotations, Path(root) / part, None, with_people_only=True))
+        items.extend(_coco_items(annotations, Path(root) / part, None, splits,
+                                 with_people_only=True))
     yield from sorted(items, key=lambda item: item[0])[:limit]
 
 
-def _coco_items(annotations, images_dir, limit, with_people_only):
+def _coco_items(annotations, images_dir, limit, splits, with_people_only):
     from bgseg.data.coco import rasterize
 
     data = json.loads(annotations.read_text())
@@ -95,7 +95,7 @@ def _coco_items(annotations, images_dir, limit, with_people_only):
     for ann in data["annotations"]:
         if ann["category_id"] in person_ids:
             by_image.setdefault(ann["image_id"], []).append(ann)
-    images = sorted((i for i in data["images"] if is_held_out(i["id"])
+    images = sorted((i for i in data["images"] if is_held_out(i["id"], splits)
                      and (by_image.get(i["id"]) or not with_people_only)),
                     key=lambda i: str(i["id"]))
     for info in images[:limit]:
@@ -104,10 +104,10 @@ def _coco_items(annotations, images_dir, limit, with_people_only):
         yield str(info["id"]), image, _check(info["id"], image, truth)
 
 
-def davis_clips(root):
+def davis_clips(root, splits=HELD_OUT):
     """Names of the held-out DAVIS clips, sorted."""
     frames = _need(Path(root) / "JPEGImages" / "480p")
-    return sorted(p.name for p in frames.iterdir() if p.is_dir() and is_held_out(p.name))
+    return sorted(p.name for p in frames.iterdir() if p.is_dir() and is_held_out(p.name, splits))
 
 
 def davis_frames(root, clip, limit=None):

@@ -53,7 +53,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", help="write the table as JSON here")
     args = parser.parse_args(argv)
-    heldout.use_splits(("val", "test") if args.split == "both" else (args.split,))
+    splits = heldout.splits_of(args.split)
     root = Path(args.data) / "coco_person"
     models = [RawModel(args.name, args.model, args.threads, feedback=False)]
     if args.with_runtime:
@@ -63,7 +63,7 @@ def main(argv=None):
     models.append(RawModel("MediaPipe", args.mediapipe, args.threads, feedback=False))
     groups = groups_of(root)
     scores = {}  # group -> model -> [IoU]
-    for key, image, truth in heldout.coco_person(root):
+    for key, image, truth in heldout.coco_person(root, splits=splits):
         for model in models:
             model.reset()
             score = evaluation.iou(evaluation.binarize(model(image), THRESHOLD), truth)

@@ -78,7 +78,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    heldout.use_splits(("val", "test") if args.split == "both" else (args.split,))
+    splits = heldout.splits_of(args.split)
     data = Path(args.data)
     models = [RuntimeModel(name, args.model, args.threads, **options)
               for name, options in args.variants]
@@ -89,7 +89,7 @@ def main(argv=None):
     models.append(RawModel("MediaPipe", args.mediapipe, args.threads))
     started = time.perf_counter()
     root = data / "davis_train"
-    clips = {c: heldout.davis_frames(root, c) for c in heldout.davis_clips(root)}
+    clips = {c: heldout.davis_frames(root, c) for c in heldout.davis_clips(root, splits)}
     davis, per_clip = run_clips(models, clips, WorstItems(0))
     videos, per_video = run_videos(models, sorted((data / "videos").glob("*.mp4")),
                                    args.video_frames)

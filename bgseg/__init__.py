@@ -1,9 +1,8 @@
 """bgseg: real-time person segmentation and background removal.
 
 Importing `bgseg` is cheap: the Keras side (`build_model`, `losses`, `metrics`) loads
-TensorFlow/Keras
-only when first touched, and the inference side (`load`, `Segmenter`, `VideoSegmenter`) needs only
-numpy, OpenCV and ai-edge-litert.
+TensorFlow/Keras only when first touched, and the inference side (`load`, `Segmenter`,
+`VideoSegmenter`) needs only numpy, OpenCV and ai-edge-litert.
 """
 
 import importlib

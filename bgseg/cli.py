@@ -89,8 +89,10 @@ NEEDS_TRAIN_EXTRA = ("train", "export", "coco-filter")
 
 
 def _needs_train_extra(command, module):
+    from bgseg.install import install_command
+
     common.error(f'{command} needs the [train] extra ({module} is not installed): '
-                 f'pip install "bgseg[train]"')
+                 f'{install_command("train")}')
     return 2
 
 

@@ -83,9 +83,12 @@ def main():
         import keras
 
         from bgseg.export import QuantizationConfig, export_tflite
-        from bgseg.training.trainer import RunDirError, check_model_source, initial_model, train
+        from bgseg.models.pretrained import check_model_source
+        from bgseg.training.trainer import RunDirError, initial_model, train
     except ImportError as error:
-        raise SystemExit(f"error: {error.name} is missing: pip install \"bgseg[train]\"") from None
+        from bgseg.install import install_command
+
+        raise SystemExit(f"error: {error.name} is missing: {install_command('train')}") from None
     try:
         check_model_source(args.init_from)
         recipe = recipe_for(args)

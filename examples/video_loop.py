@@ -13,15 +13,22 @@ import sys
 import numpy as np
 
 import bgseg
-from bgseg.io import VideoReader
+from bgseg.io import InputError, VideoReader
 
 
 def flicker(masks):
     return np.mean([np.mean((a > 0.5) != (b > 0.5)) for a, b in zip(masks, masks[1:])])
 
 
-with VideoReader(sys.argv[1]) as reader:
-    frames = [frame for _, frame in zip(range(100), reader)]
+if len(sys.argv) != 2:
+    sys.exit(f"usage: python {sys.argv[0]} CLIP (a video file)")
+try:
+    with VideoReader(sys.argv[1]) as reader:
+        frames = [frame for _, frame in zip(range(100), reader)]
+except InputError as error:                              # missing or unreadable clip
+    sys.exit(f"error: {error}")
+if len(frames) < 2:
+    sys.exit(f"error: {sys.argv[1]}: fewer than 2 frames, no flicker to measure")
 
 # right: state carried across frames; call reset() at a scene cut
 with bgseg.load("default", kind="video") as segmenter:

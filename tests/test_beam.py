@@ -157,7 +157,7 @@ def test_missing_beam_gives_the_install_hint(monkeypatch, capsys, tmp_path):
     monkeypatch.delattr(sys.modules["bgseg"], "beam", raising=False)
     monkeypatch.setitem(sys.modules, "apache_beam", None)  # import fails as if not installed
     assert batch(tmp_path / "*.jpg", "-o", tmp_path / "out") == 2
-    assert 'pip install "bgseg[beam]"' in capsys.readouterr().err
+    assert 'pip install -e ".[beam]"' in capsys.readouterr().err  # from a clone
 
 
 def test_unknown_model_fails_before_the_pipeline(inputs, tmp_path, capsys):

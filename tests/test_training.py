@@ -1,15 +1,20 @@
 """Recipes, the run directory, and a tiny end-to-end fit + resume on generated folder data."""
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import pytest
 
-from bgseg.training.config import load_recipe
+from bgseg.training.config import check_data_paths, load_recipe
 from bgseg.training.trainer import RunDirError, prepare_run_dir
 from tests.helpers import folder_dataset, recipe_file, tiny_recipe_model
 
 TINY_MODEL = tiny_recipe_model()
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +42,13 @@ def test_fit_writes_checkpoints_logs_and_plots(tiny_run):
     assert grid.shape[1] == 4 * 32  # input | prev mask | truth | prediction
 
 
-def test_resume_continues_from_last_epoch(tiny_run):
+def test_resume_continues_from_last_epoch(tiny_run, tmp_path):
     import keras
 
     from bgseg.training.trainer import train
 
-    recipe_path, run_dir = tiny_run
+    recipe_path, finished = tiny_run
+    run_dir = shutil.copytree(finished, tmp_path / "run")  # tiny_run stays a 2-epoch run
     before = keras.models.load_model(run_dir / "last.keras")
     steps_before = int(before.optimizer.iterations.numpy())
     train(load_recipe(recipe_path, epochs=3), output=run_dir, verbose=0)
@@ -75,16 +81,55 @@ def test_recipe_validation(tmp_path):
         load_recipe(tmp_path / "nope.json")
 
 
-@pytest.mark.parametrize(
-    "name", ["selfie_video", "default_video", "default_video_finetune", "default_video_distractor",
-             "default_image", "coco_person"])
-def test_shipped_recipes_parse(name):
-    from pathlib import Path
+RECIPES = sorted((ROOT / "training").glob("*.json"))
+OWN_DATA = ("runs/", "my_images")  # made by a documented command / the user's own folder
 
-    recipe = load_recipe(Path(__file__).resolve().parents[1] / "training" / f"{name}.json")
-    # data paths are relative to the repository root and point at the shared data, never copies
-    assert recipe.sources and all(s.path.startswith("../shared/data/") for s in recipe.sources)
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
+def test_every_recipe_parses(path):
+    recipe = load_recipe(path)
+    # data paths are relative to the repository root and point at the shared data (or the user's
+    # own folders), never copies in the repository
+    assert recipe.sources and all(s.path.startswith(("../shared/data/", *OWN_DATA))
+                                  for s in recipe.sources)
     assert all(b.startswith("../shared/data/backgrounds/") for b in recipe.augment.backgrounds)
+    assert recipe.name == path.stem  # runs/<name>/ is named after the file
+
+
+def test_missing_data_fails_fast_and_leaves_no_run_folder(tmp_path, monkeypatch):
+    """`bgseg train` on a recipe whose data is absent: one line, exit 2, no runs/<name>/, and
+    TensorFlow is never imported (the check runs first)."""
+    monkeypatch.chdir(tmp_path)  # ../shared/data and my_images do not exist from here
+    recipe = str(ROOT / "training" / "selfie_video.json")
+    code = ("import sys\nfrom bgseg.cli import main\n"
+            f"print('exit', main(['train', '--config', {recipe!r}]))\n"
+            "print('tensorflow' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.stdout.split() == ["exit", "2", "False"], result.stderr
+    assert "data source 'coco_person': path not found: ../shared/data/coco_person" in \
+        result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_background_folder_checked_before_the_run_folder(tmp_path):
+    path = recipe_file(tmp_path / "r.json", folder_dataset(tmp_path / "data"),
+                       augment={"background_prob": 0.3, "backgrounds": [str(tmp_path / "bg")]})
+    with pytest.raises(FileNotFoundError, match="background folder not found: .*bg"):
+        check_data_paths(load_recipe(path))
+
+
+@pytest.mark.slow
+def test_own_images_recipe_trains_on_a_folder(tmp_path, monkeypatch):
+    """The documented recipe for one's own photos (docs/training.md), 1 short epoch."""
+    from bgseg.training.trainer import train
+
+    folder_dataset(tmp_path / "my_images")
+    monkeypatch.chdir(tmp_path)
+    recipe = load_recipe(ROOT / "training" / "own_images.json", epochs=1, images_per_epoch=8,
+                         batch_size=4, val_images=4)
+    run_dir = train(recipe, output=tmp_path / "runs" / "own_images", verbose=0)
+    assert (run_dir / "best.keras").is_file() and (run_dir / "state.json").is_file()
 
 
 def test_cli_reports_bad_recipe(tmp_path, capsys):

@@ -3,7 +3,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from bgseg.training.transfer import transfer_weights  # noqa: E402
+from bgseg.models.transfer import transfer_weights  # noqa: E402
 from tests.helpers import tiny_hourglass  # noqa: E402
 
 KW = {"head_layers": 3}  # on top of tests.helpers.TINY_HOURGLASS

@@ -13,8 +13,8 @@ import argparse
 import keras
 
 from bgseg import losses, metrics  # noqa: F401 - registers the custom objects
-from bgseg.training.trainer import load_model_source
-from bgseg.training.transfer import interpolate_weights, transfer_weights
+from bgseg.models.pretrained import load_model_source
+from bgseg.models.transfer import interpolate_weights, transfer_weights
 
 
 def main():

@@ -5,7 +5,7 @@ plus its SHA-256 in `bgseg/assets/pretrained.json`), converting it to another pr
         --preset selfie_256 --license "..." --description "..."
 
 With a preset of fewer input channels (e.g. `selfie_image_256` from a video model), the weights
-are transferred and the previous-mask channel dropped (`bgseg.training.transfer`).
+are transferred and the previous-mask channel dropped (`bgseg.models.transfer`).
 """
 
 import argparse
@@ -15,7 +15,7 @@ import keras
 from bgseg import losses, metrics  # noqa: F401 - registers the custom objects
 from bgseg.models import build_model
 from bgseg.models.pretrained import register
-from bgseg.training.transfer import transfer_weights
+from bgseg.models.transfer import transfer_weights
 
 
 def main():

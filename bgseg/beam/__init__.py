@@ -9,8 +9,10 @@ The same pipeline runs on the DirectRunner here and on Dataflow, Flink or Spark 
 try:
     import apache_beam  # noqa: F401
 except ModuleNotFoundError as error:  # pragma: no cover - depends on the install
+    from bgseg.install import install_command
+
     raise ModuleNotFoundError(
-        'bgseg.beam needs Apache Beam: pip install "bgseg[beam]"', name="apache_beam") from error
+        f'bgseg.beam needs Apache Beam: {install_command("beam")}', name="apache_beam") from error
 
 from bgseg.beam.handler import SegmenterModelHandler
 from bgseg.beam.pipeline import BatchOptions, build, run

@@ -1,10 +1,12 @@
 """A Beam `ModelHandler` for the bgseg TFLite runtime."""
 
+import hashlib
 import os
 import tempfile
 import threading
 
 import numpy as np
+from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
@@ -16,17 +18,31 @@ def is_url(path):
 
 def local_model_path(model):
     """A shipped model name or local path as is; a remote one (gs://, s3://, ...) copied once into
-    the worker's temporary folder."""
+    the worker's temporary folder, under a key of its URL, size and modification time: two URLs
+    with the same file name never share a copy, and a changed remote file is fetched again."""
     if not is_url(model):
         return model
-    target = os.path.join(tempfile.gettempdir(), "bgseg-models", os.path.basename(str(model)))
+    url = str(model)
+    folder = os.path.join(tempfile.gettempdir(), "bgseg-models", remote_key(url))
+    target = os.path.join(folder, os.path.basename(url))
     if not os.path.isfile(target):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
         partial = f"{target}.{os.getpid()}.part"
-        with FileSystems.open(str(model)) as source, open(partial, "wb") as handle:
+        with FileSystems.open(url) as source, open(partial, "wb") as handle:
             handle.write(source.read())
         os.replace(partial, target)
     return target
+
+
+def remote_key(url):
+    """A short hex digest of `url` and its size and modification time as the filesystem reports
+    them (only the URL where the filesystem cannot say)."""
+    try:
+        found = FileSystems.match([url], limits=[1])[0].metadata_list
+    except (BeamIOError, NotImplementedError):  # a filesystem that cannot list: the URL alone
+        found = []
+    stamp = f"{found[0].size_in_bytes}:{found[0].last_updated_in_seconds}" if found else ""
+    return hashlib.sha256(f"{url}\n{stamp}".encode()).hexdigest()[:16]
 
 
 class SegmenterModelHandler(ModelHandler[np.ndarray, PredictionResult, object]):

@@ -70,6 +70,18 @@ def checked_model(model):
     return str(resolve_model(model).resolve())
 
 
+def unknown_pipeline_options(flags):
+    """The flags among `flags` that no loaded Beam PipelineOptions class defines (Beam itself
+    only logs and drops them)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
+    classes = {str(cls): cls for cls in PipelineOptions.__subclasses__()}
+    for cls in classes.values():
+        cls._add_argparse_args(parser)  # as PipelineOptions.get_all_options builds its parser
+    return [flag for flag in parser.parse_known_args(flags)[1] if flag.startswith("-")]
+
+
 def run(args):
     import logging
 
@@ -78,11 +90,18 @@ def run(args):
     try:
         from bgseg import beam as bgseg_beam
     except ModuleNotFoundError as error:
+        from bgseg.install import install_command
+
         common.error(f'bgseg batch needs Apache Beam ({error.name} is not installed): '
-                     f'pip install "bgseg[beam]"')
+                     f'{install_command("beam")}')
         return 2
     bad = common.setup_errors()
     try:
+        common.check_max_pixels(args)
+        unknown = unknown_pipeline_options(args.pipeline_options)
+        if unknown:
+            raise ValueError(f"unrecognized arguments (neither bgseg batch nor Beam options): "
+                             f"{' '.join(unknown)}")
         effect = effect_options(args)
         video_effect = {"background": common.DEFAULT_VIDEO_BACKGROUND} \
             if effect.get("alpha") else effect

@@ -7,6 +7,13 @@ import argparse
 import sys
 
 DEFAULT_VIDEO_BACKGROUND = "green"  # video and webcam, when no effect is chosen
+MAX_BLUR = 1000  # --blur sigma in pixels: beyond this the background is one flat colour anyway
+
+
+def check_max_pixels(args):
+    """Raise ValueError unless `--max-pixels` is at least one pixel (image and batch)."""
+    if not args.max_pixels >= 1:
+        raise ValueError(f"--max-pixels must be >= 1, got {args.max_pixels:g}")
 
 
 def add_model_arguments(parser, smoothing=False, default_model="default"):
@@ -71,8 +78,8 @@ def note(message):
 def effect_options(args, default_background=None):
     """The `Effect` keyword arguments the options ask for (`default_background` when none is
     given, else the alpha cut-out)."""
-    if args.blur is not None and args.blur <= 0:
-        raise ValueError(f"--blur must be > 0, got {args.blur:g}")
+    if args.blur is not None and not 0 < args.blur <= MAX_BLUR:
+        raise ValueError(f"--blur must be in (0, {MAX_BLUR:g}] pixels, got {args.blur:g}")
     if not (args.background or args.blur or args.alpha or args.mask_only):
         return {"alpha": True} if default_background is None else {
             "background": default_background}

@@ -1,7 +1,11 @@
 """`bgseg export`: Keras model -> GPU-checked `.tflite` files with MediaPipe segmenter metadata."""
 
+import contextlib
 import json
+import logging
+import os
 import pathlib
+import sys
 
 from bgseg.commands import common
 from bgseg.export.quantization import MODES
@@ -61,7 +65,46 @@ def _outputs(args):
     return {mode: output / f"{stem}_{mode}.tflite" for mode in args.mode}
 
 
+@contextlib.contextmanager
+def quiet_native_logs():
+    """Send what native code writes on file descriptor 2 (TensorFlow's C++ and absl log lines:
+    oneDNN, CUDA probing, `failed call to cuInit`) to /dev/null, and absl's Python warnings below
+    ERROR, unless BGSEG_VERBOSE is set (`bgseg --verbose`). Python's own stderr (errors,
+    warnings, progress) still reaches the terminal."""
+    if os.environ.get("BGSEG_VERBOSE"):
+        yield
+        return
+    try:
+        python_on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # stderr captured or replaced: leave it as is
+        python_on_fd2 = False
+    previous, absl = sys.stderr, logging.getLogger("absl")
+    absl_level = absl.level
+    previous.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        if python_on_fd2:
+            sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=previous.encoding,
+                                   errors=previous.errors)
+        absl.setLevel(logging.ERROR)
+        yield
+    finally:
+        absl.setLevel(absl_level)
+        if sys.stderr is not previous:
+            sys.stderr.close()
+            sys.stderr = previous
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def run(args):
+    with quiet_native_logs():
+        return _run(args)
+
+
+def _run(args):
     if args.report:
         return run_report(args)
     try:

@@ -158,6 +158,7 @@ def run(args):
         common.error("no images to process")
         return 1
     try:
+        common.check_max_pixels(args)
         single = len(jobs) == 1 and not args.output.endswith(("/", "\\"))
         suffix = (single and Path(args.output).suffix) or ".png"
         effect = _effect(args, "." + args.format.lstrip(".") if args.format else suffix)

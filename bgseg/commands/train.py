@@ -35,14 +35,23 @@ def add_arguments(parser):
 
 def run(args):
     from bgseg.commands import common
-    from bgseg.training.config import load_recipe
-    from bgseg.training.trainer import RunDirError, data_throughput, train
+    from bgseg.models.pretrained import check_model_source
+    from bgseg.training.config import check_data_paths, load_recipe
 
     try:
         recipe = load_recipe(args.config, epochs=args.epochs, batch_size=args.batch_size,
                              images_per_epoch=args.images_per_epoch, val_images=args.val_images,
                              strategy=args.strategy, cache_dir=args.cache_dir,
                              init_from=args.init_from)
+        for field in ("init_from", "teacher"):  # in a second, before TensorFlow loads and
+            check_model_source(getattr(recipe, field), field)  # before any folder exists
+        check_data_paths(recipe)
+    except (FileNotFoundError, ValueError) as e:
+        common.error(e)
+        return 2
+    from bgseg.training.trainer import RunDirError, data_throughput, train
+
+    try:
         if args.data_throughput:
             print(f"input pipeline: {data_throughput(recipe):.1f} images/s "
                   f"({recipe.batch_size} per batch)")

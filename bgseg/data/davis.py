@@ -2,9 +2,8 @@
 `<root>/Annotations/480p/<clip>/NNNNN.png`.
 
 Every frame is an `Item` keyed by its clip name (so a whole clip falls in one split); from the
-second
-frame on, `prev_mask` is the previous frame's true mask and `prev_image` the previous frame, which
-train the 4th input channel on real motion (synthetic and on-policy priors).
+second frame on, `prev_mask` is the previous frame's true mask and `prev_image` the previous frame,
+which train the 4th input channel on real motion (synthetic and on-policy priors).
 """
 
 from pathlib import Path

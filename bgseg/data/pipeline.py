@@ -3,8 +3,8 @@
 Sample `i` of the infinite training stream depends only on (seed, i): the source is drawn by weight,
 then the item, then the augmentation, all from `np.random.default_rng([seed, i])`. The stream is
 therefore reproducible and a resumed run continues it where it stopped (`start=`). Per-sample work
-is
-numpy/OpenCV inside `tf.numpy_function`, mapped with AUTOTUNE parallelism (OpenCV releases the GIL).
+is numpy/OpenCV inside `tf.numpy_function`, mapped with AUTOTUNE parallelism (OpenCV releases the
+GIL).
 """
 
 import time
@@ -13,15 +13,10 @@ import cv2
 import numpy as np
 
 from bgseg.contract import SCALE
-
 from bgseg.data import augment as aug
 
 # Extra channels of an on-policy training sample: the previous frame's RGB and a 0/1 flag.
 ON_POLICY_EXTRA = 4
-
-cv2.setNumThreads(
-    1
-)  # tf.data parallelism already uses the cores; nested OpenCV threads only contend
 
 
 class Sampler:
@@ -155,9 +150,14 @@ def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teac
     `policy` (the model being trained) turns on-policy samples into model inputs
     (`on_policy_priors`); `teacher` with `distill` > 0 mixes the teacher's prediction on the RGB
     frame into the target (`distilled_targets`).
+
+    Building the stream sets OpenCV to one thread for this process (not on import, so the runtime
+    in the same process keeps OpenCV's threading): tf.data's parallel map already uses the cores
+    and nested OpenCV threads only contend.
     """
     import tensorflow as tf
 
+    cv2.setNumThreads(1)
     h, w = sampler.out_hw
     channels = sampler.stream_channels
 

@@ -1,9 +1,8 @@
 """Deterministic train/val/test assignment by a hash of each item's key.
 
 The split of an item depends only on its key (file stem, COCO image id, DAVIS clip name) and the
-seed,
-never on which other items exist or their order: adding files never moves existing ones between
-splits, and training, benchmarks and CI agree on what is held out.
+seed, never on which other items exist or their order: adding files never moves existing ones
+between splits, and training, benchmarks and CI agree on what is held out.
 """
 
 import hashlib

@@ -27,9 +27,8 @@ def builder_spec(model, preset=None):
     """{"builder": name, "kwargs": {...}} that rebuilds `model`'s architecture.
 
     `preset` is a preset name, a `Preset`, or a dict `{"builder": "hourglass", **kwargs}`; by
-    default
-    `model.name` must be a preset name. The input shape is always the model's; other kwargs must
-    match (the QAT child checks every weight shape).
+    default `model.name` must be a preset name. The input shape is always the model's; other kwargs
+    must match (the QAT child checks every weight shape).
     """
     from bgseg.models import BUILDERS, PRESETS, Preset
 

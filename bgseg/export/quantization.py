@@ -7,8 +7,8 @@
     QuantizationConfig.qat(epochs=2)        # TF-MOT quantization-aware fine-tuning, then full int8
 
 TF-MOT pruning (`prune_sparsity`) and weight clustering (`clusters`) apply to the QAT path, where
-the
-tf_keras twin of the model is fine-tuned anyway; they then run before quantization-aware training.
+the tf_keras twin of the model is fine-tuned anyway; they then run before quantization-aware
+training.
 """
 
 import dataclasses

@@ -14,8 +14,10 @@ def resolve_keras(keras_module=None):
         try:
             import keras
         except ModuleNotFoundError:
-            raise ImportError('building models needs Keras and TensorFlow: pip install '
-                              '"bgseg[train]"') from None
+            from bgseg.install import install_command
+
+            raise ImportError('building models needs Keras and TensorFlow: '
+                              f'{install_command("train")}') from None
         return keras
     return keras_module
 

@@ -6,11 +6,10 @@ models):
 1. **Stem**: one convolution with a large kernel (7x7) and stride 4 on the full-resolution input, so
    almost no compute is spent at full resolution.
 2. **Encoder**: aggressive downsampling (to 1/32 with four stages) through ResNet **bottleneck
-blocks whose middle is
-   compressed 16x or 32x** (`compression`), not the usual 4x: cheap wide features.
+   blocks whose middle is compressed 16x or 32x** (`compression`), not the usual 4x: cheap wide
+   features.
 3. **Decoder**: bilinear upsampling with **U-Net-style skip connections** (added encoder features)
-and
-   bottleneck blocks at each scale, back to 1/4, then bilinear to full resolution.
+   and bottleneck blocks at each scale, back to 1/4, then bilinear to full resolution.
 4. **Refinement head**: the upsampled features are concatenated with the full-resolution input and
    passed through several **DenseNet-style layers at full output resolution** to sharpen edges
    (depthwise-separable, so full resolution stays cheap).

@@ -15,7 +15,8 @@ import hashlib
 import json
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+from bgseg.runtime.registry import ASSETS, model_name
+
 REGISTRY = ASSETS / "pretrained.json"
 
 
@@ -30,7 +31,8 @@ def pretrained_models():
 
 
 def is_pretrained_name(name):
-    return isinstance(name, str) and name in pretrained_models()
+    """True for a name of `pretrained.json` or a shipped alias of one ("default")."""
+    return isinstance(name, str) and model_name(name) in pretrained_models()
 
 
 def sha256(path):
@@ -42,8 +44,9 @@ def sha256(path):
 
 
 def pretrained_path(name):
-    """The verified `.keras` file of a pretrained name."""
+    """The verified `.keras` file of a pretrained name (or a shipped alias of one)."""
     registry = pretrained_models()
+    name = model_name(name)
     if name not in registry:
         raise PretrainedError(f"unknown pretrained weights {name!r}; known: "
                               f"{', '.join(sorted(registry))}")
@@ -84,7 +87,7 @@ def load_pretrained(name, compile=False):
 def apply_pretrained(model, name):
     """Load the pretrained weights `name` into `model` (same architecture, any input size and 3 or
     4 channels). Returns the transfer report. Raises PretrainedError when nothing matches."""
-    from bgseg.training.transfer import transfer_weights
+    from bgseg.models.transfer import transfer_weights
 
     source = load_pretrained(name)
     if [w.shape for w in source.weights] == [w.shape for w in model.weights]:
@@ -94,8 +97,34 @@ def apply_pretrained(model, name):
     report = transfer_weights(source, model, zero_new_channels=True)
     if report["skipped"]:
         raise PretrainedError(
-            f"pretrained weights {name!r} ({pretrained_models()[name]['preset']}) "
+            f"pretrained weights {name!r} ({pretrained_models()[model_name(name)]['preset']}) "
             f"do not fit model {model.name!r}: no weights for "
             f"{', '.join(report['skipped'][:5])}"
         )
     return report
+
+
+def check_model_source(source, field="init_from"):
+    """Raise a one-line error unless `source` is None, a pretrained name or a `.keras` file."""
+    if source is None or is_pretrained_name(source):
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{field}: {source!r} is neither a .keras file nor a pretrained name "
+            f"({', '.join(sorted(pretrained_models()))})"
+        )
+    if path.suffix != ".keras":
+        raise ValueError(
+            f"{field}: {source} is not a .keras model (a .tflite cannot be trained; use "
+            f"the Keras model it was exported from, or a pretrained name)"
+        )
+
+
+def load_model_source(source):
+    """The Keras model of a pretrained name or a `.keras` path."""
+    import keras
+
+    if is_pretrained_name(source):
+        return load_pretrained(source)
+    return keras.models.load_model(source, compile=False)

@@ -3,9 +3,8 @@
 Down path: a 3x3 convolution, then dense blocks each followed by a transition down (BN-ReLU-1x1
 conv-dropout-2x2 max pool), keeping each block's output as a skip connection. A bottleneck dense
 block. Up path: a transition up (3x3 stride-2 transposed convolution of only the features the
-previous
-block produced), concatenation with the skip, and a dense block. A 1x1 sigmoid convolution outputs
-the person probability. Dense layers are BN-ReLU-3x3 conv-dropout.
+previous block produced), concatenation with the skip, and a dense block. A 1x1 sigmoid convolution
+outputs the person probability. Dense layers are BN-ReLU-3x3 conv-dropout.
 """
 
 from bgseg.contract import INPUT_NAME, OUTPUT_NAME

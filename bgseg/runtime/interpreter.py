@@ -72,9 +72,7 @@ class TFLiteModel:
                 self._interpreter.allocate_tensors()
         except RuntimeError as error:
             if "XNNPACK" not in str(error):
-                raise ModelContractError(
-                    f"{self.path}: not a loadable TFLite model ({error})"
-                ) from None
+                raise ModelContractError(_not_loadable(self.path, error)) from None
             # XNNPACK rejects some graphs (seen with int8 models); the builtin kernels still run
             # them
             warnings.warn(
@@ -91,9 +89,7 @@ class TFLiteModel:
             self._interpreter.allocate_tensors()
             self.delegate = "none"
         except ValueError as error:
-            raise ModelContractError(
-                f"{self.path}: not a loadable TFLite model ({error})"
-            ) from None
+            raise ModelContractError(_not_loadable(self.path, error)) from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         self._input, self._output = self._check(inputs, outputs)
@@ -191,3 +187,14 @@ class TFLiteModel:
     def __repr__(self):
         return (f"TFLiteModel({self.path!r}, input=[1,{self.height},{self.width},{self.channels}] "
                 f"{self.input_dtype}, output {self.output_dtype}, delegate {self.delegate})")
+
+
+KERAS_SUFFIXES = (".keras", ".h5")
+
+
+def _not_loadable(path, error):
+    """The message for a model file LiteRT cannot load, with the export hint for Keras files."""
+    message = f"{path}: not a loadable TFLite model ({error})"
+    if str(path).lower().endswith(KERAS_SUFFIXES):
+        message += f"; make one with: bgseg export {path} -o model.tflite"
+    return message

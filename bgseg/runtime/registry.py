@@ -1,4 +1,9 @@
-"""Model names shipped with the package (`bgseg/assets/models.json`) and path resolution."""
+"""Model names shipped with the package (`bgseg/assets/models.json`) and path resolution.
+
+`models.json` is the one list of names: `bgseg.models.pretrained` names the Keras weights
+(`pretrained.json`) of each model the same way, and an alias (`"alias_of"`: "default" is
+"default_video") means the same model in both.
+"""
 
 import json
 import os
@@ -11,6 +16,12 @@ def shipped_models():
     """The shipped model registry: name -> {"file", "description"}."""
     with open(ASSETS / "models.json", encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def model_name(name):
+    """The model a shipped name stands for ("default" -> "default_video"); other names as is."""
+    entry = shipped_models().get(name) if isinstance(name, str) else None
+    return entry.get("alias_of", name) if entry else name
 
 
 def resolve_model(name_or_path):

@@ -21,8 +21,7 @@ def write_json(path, data):
 
 class RunState(keras.callbacks.Callback):
     """After each epoch: save `last.keras` (weights + optimizer) atomically, then `state.json` with
-    the
-    number of finished epochs, the best monitored value and the training speed."""
+    the number of finished epochs, the best monitored value and the training speed."""
 
     def __init__(self, run_dir, state, images_per_epoch, monitor=MONITOR, log=print):
         super().__init__()
@@ -105,8 +104,7 @@ def plot_log(csv_path, png_path):
 
 class Plots(keras.callbacks.Callback):
     """Each epoch: `plots/loss.png` (curves from the CSV log) and `plots/epoch_NNN.png` (input,
-    truth
-    and prediction on fixed validation images)."""
+    truth and prediction on fixed validation images)."""
 
     def __init__(self, plot_dir, csv_path, x, y):
         super().__init__()

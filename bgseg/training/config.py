@@ -131,3 +131,16 @@ def load_recipe(path, **overrides):
         return Recipe.from_dict(d)
     except (TypeError, ValueError) as e:
         raise ValueError(f"recipe {path}: {e}") from None
+
+
+def check_data_paths(recipe):
+    """Raise FileNotFoundError naming the first data source or background folder that does not
+    exist (relative paths are read from the current folder)."""
+    for spec in recipe.sources:
+        if not Path(spec.path).exists():
+            raise FileNotFoundError(f"data source {spec.name!r}: path not found: {spec.path} "
+                                    f"(relative paths are read from {Path.cwd()})")
+    if recipe.augment.background_prob > 0:
+        for folder in recipe.augment.backgrounds:
+            if not Path(folder).is_dir():
+                raise FileNotFoundError(f"background folder not found: {folder}")

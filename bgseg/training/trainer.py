@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bgseg.training.callbacks import MONITOR, Plots, RunState, write_json
+from bgseg.training.config import check_data_paths
 from bgseg.training.distributed import (all_sum, check_same_epoch, fix_keras_multiworker_build,
                                         make_strategy, weights_digest, worker_role)
 
@@ -151,6 +152,27 @@ def compile_model(model, recipe):
     return model
 
 
+def default_callbacks(write_dir, state, recipe, plot_x, plot_y, log=print):
+    """The run folder's callbacks: best.keras, log.csv, plots of `plot_x`/`plot_y`, TensorBoard
+    logs when tensorboard is installed, and state.json / last.keras (last, after the others)."""
+    import keras
+
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(write_dir / "best.keras", monitor=MONITOR,
+                                        mode="min", save_best_only=True,
+                                        initial_value_threshold=state["best"]),
+        keras.callbacks.CSVLogger(write_dir / "log.csv", append=True),
+        Plots(write_dir / "plots", write_dir / "log.csv", plot_x, plot_y),
+        RunState(write_dir, state, recipe.images_per_epoch, log=log),
+    ]
+    if importlib.util.find_spec("tensorboard"):
+        callbacks.insert(-1, keras.callbacks.TensorBoard(write_dir / "tensorboard",
+                                                         write_graph=False, profile_batch=0))
+    else:
+        log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
+    return callbacks
+
+
 def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     """Train (or resume) `recipe` into `output` (default runs/<recipe.name>). Returns the run
     dir."""
@@ -161,10 +183,14 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     from bgseg import losses, metrics  # noqa: F401 - registers the custom objects load_model needs
     from bgseg.data.pipeline import train_dataset
     from bgseg.models import get_preset
+    from bgseg.models.pretrained import check_model_source, load_model_source
 
     strategy = make_strategy(recipe.strategy)  # first: multi-worker collectives start here
     role = worker_role(strategy)
     run_dir = Path(output or Path("runs") / recipe.name)
+    for field in ("init_from", "teacher"):  # fail before any data loads or any folder exists
+        check_model_source(getattr(recipe, field), field)
+    check_data_paths(recipe)  # before the run folder exists: a wrong path leaves nothing behind
     if role.is_chief:
         state = prepare_run_dir(run_dir, recipe, overwrite)
     all_sum(strategy, 0)  # the chief has prepared the run directory
@@ -181,8 +207,6 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     preset = get_preset(recipe.model)
     shape = tuple(recipe.model_kwargs.get("input_shape", preset.input_shape))
     hw, channels = shape[:2], shape[2]
-    for field in ("init_from", "teacher"):  # fail before any data loads
-        check_model_source(getattr(recipe, field), field)
     sampler, (val_x, val_y) = build_data(recipe, hw, channels, log=log)
     keras.utils.set_random_seed(recipe.seed)
     initial_epoch = state["epoch"]
@@ -204,23 +228,8 @@ def train(recipe, output=None, overwrite=False, verbose=1, log=print):
     val_ds = tf.data.Dataset.from_tensor_slices((val_x, val_y)).batch(recipe.batch_size)
     n_plot = min(recipe.plot_images, len(val_x))
     plot_idx = np.unique(np.linspace(0, len(val_x) - 1, n_plot).astype(int))  # across sources
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(write_dir / "best.keras", monitor=MONITOR,
-                                        mode="min", save_best_only=True,
-                                        initial_value_threshold=state["best"]),
-        keras.callbacks.CSVLogger(write_dir / "log.csv", append=True),
-        Plots(write_dir / "plots", write_dir / "log.csv", val_x[plot_idx], val_y[plot_idx]),
-        RunState(write_dir, state, recipe.images_per_epoch, log=log),
-    ]
-    if importlib.util.find_spec("tensorboard"):
-        callbacks.insert(
-            -1,
-            keras.callbacks.TensorBoard(
-                write_dir / "tensorboard", write_graph=False, profile_batch=0
-            ),
-        )
-    else:
-        log("tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
+    callbacks = default_callbacks(write_dir, state, recipe, val_x[plot_idx], val_y[plot_idx],
+                                  log=log)
     write_json(write_dir / "state.json", state)
     for begin, end, prefixes in _phases(recipe, initial_epoch):
         if set_frozen(model, prefixes):
@@ -271,41 +280,12 @@ def set_frozen(model, prefixes):
     return changed
 
 
-def check_model_source(source, field="init_from"):
-    """Raise a one-line error unless `source` is None, a pretrained name or a `.keras` file."""
-    from bgseg.models.pretrained import is_pretrained_name, pretrained_models
-
-    if source is None or is_pretrained_name(source):
-        return
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{field}: {source!r} is neither a .keras file nor a pretrained name "
-            f"({', '.join(sorted(pretrained_models()))})"
-        )
-    if path.suffix != ".keras":
-        raise ValueError(
-            f"{field}: {source} is not a .keras model (a .tflite cannot be trained; use "
-            f"the Keras model it was exported from, or a pretrained name)"
-        )
-
-
-def load_model_source(source):
-    """The Keras model of a pretrained name or a `.keras` path."""
-    import keras
-
-    from bgseg.models.pretrained import is_pretrained_name, load_pretrained
-
-    if is_pretrained_name(source):
-        return load_pretrained(source)
-    return keras.models.load_model(source, compile=False)
-
-
 def initial_model(recipe, log=print):
     """The recipe's model before training: its preset (with `model_kwargs`), initialised from
     `init_from` when set."""
     from bgseg.models import build_model
-    from bgseg.training.transfer import transfer_weights
+    from bgseg.models.pretrained import check_model_source, load_model_source
+    from bgseg.models.transfer import transfer_weights
 
     model = build_model(recipe.model, **recipe.model_kwargs)
     if recipe.init_from:
@@ -318,6 +298,5 @@ def initial_model(recipe, log=print):
     return model
 
 
-__all__ = ["RunDirError", "build_data", "check_model_source", "initial_model", "load_model_source",
-           "set_frozen", "compile_model", "data_throughput", "make_strategy",
-           "prepare_run_dir", "train"]
+__all__ = ["RunDirError", "build_data", "initial_model", "set_frozen", "compile_model",
+           "data_throughput", "make_strategy", "prepare_run_dir", "train"]
