@@ -1,3 +1,3 @@
 """The one place where bgseg's version is defined."""
 
-__version__ = "0.4.0"
+__version__ = "0.3.0"
