@@ -20,7 +20,8 @@ def tiny_tflite(tmp_path_factory):
 
     Modes: float32, float16, int8 (int8 input/output tensors); 3 channels in float32 only. The
     files are checked in (no TensorFlow needed) and served as session copies, so no test can
-    change them; `tiny_tflite.keras_path(channels)` is the Keras model they were exported from.
+    change them; `tiny_tflite.keras_path(channels)` is the Keras model they were exported from,
+    `tiny_tflite.contract_breaker("two_channels" | "logits")` a model the runtime must refuse.
     """
     folder = tmp_path_factory.mktemp("tiny_tflite")
 
@@ -37,4 +38,5 @@ def tiny_tflite(tmp_path_factory):
         return served(f"tiny{channels}_{mode}.tflite")
 
     make.keras_path = lambda channels=4: served(f"tiny{channels}.keras")
+    make.contract_breaker = lambda name: served(f"{name}.tflite")  # two_channels, logits
     return make

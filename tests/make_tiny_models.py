@@ -3,10 +3,10 @@
     python tests/make_tiny_models.py
 
 The runtime and CLI tests use these checked-in files, so they run without TensorFlow
-(`tests/conftest.py`'s `tiny_tflite`). Each is the 64x64 tiny hourglass of `tests/helpers.py`:
-`tiny{channels}.keras` and its exports `tiny{channels}_{mode}.tflite`, all replaced. Export is not
-bit-stable across TensorFlow versions; `tests/test_tiny_models.py` checks the files against their
-Keras twin.
+(`tests/conftest.py`'s `tiny_tflite`): `tiny{channels}.keras`, the 64x64 tiny hourglass of
+`tests/helpers.py`, and its exports `tiny{channels}_{mode}.tflite`; `two_channels.tflite` and
+`logits.tflite` break the model contract. All are replaced. Export is not bit-stable across runs;
+`tests/test_tiny_models.py` checks the files against their Keras twin.
 """
 
 import os
@@ -41,7 +41,31 @@ def main():
             path = FOLDER / f"tiny{channels}_{mode}.tflite"
             export_tflite(model, path, configs[mode],
                           representative_data=data if mode == "int8" else None, overwrite=True)
-            print(f"{path.relative_to(FOLDER.parents[2])}: {path.stat().st_size} bytes")
+            _report(path)
+    _export_contract_breakers(keras, export_tflite, QuantizationConfig.float32())
+
+
+def _export_contract_breakers(keras, export_tflite, float32):
+    """Two models the runtime must refuse: a 2-channel output and logits (a sigmoid-free head)."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 32, 32, 4], tf.float32)])
+    def two_channels(x):
+        return tf.sigmoid(x[..., :2])
+
+    path = FOLDER / "two_channels.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions(
+        [two_channels.get_concrete_function()]).convert())
+    _report(path)
+    inputs = keras.Input((32, 32, 3))
+    logits = keras.layers.Conv2D(1, 1, bias_initializer=keras.initializers.Constant(4.0))(inputs)
+    path = FOLDER / "logits.tflite"
+    export_tflite(keras.Model(inputs, logits), path, float32, overwrite=True)
+    _report(path)
+
+
+def _report(path):
+    print(f"{path.relative_to(FOLDER.parents[2])}: {path.stat().st_size} bytes")
 
 
 def _save_deflated(model, path):

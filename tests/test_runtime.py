@@ -133,18 +133,9 @@ def test_contract_errors(tmp_path):
         runtime.TFLiteModel(junk)
 
 
-def test_contract_names_a_wrong_output_shape(tmp_path):
-    tf = pytest.importorskip("tensorflow", reason="builds its model with the train extra")
-
-    @tf.function(input_signature=[tf.TensorSpec([1, 32, 32, 4], tf.float32)])
-    def two_channels(x):
-        return tf.sigmoid(x[..., :2])
-
-    bad = tmp_path / "two_channels.tflite"
-    bad.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions(
-        [two_channels.get_concrete_function()]).convert())
+def test_contract_names_a_wrong_output_shape(tiny_tflite):
     with pytest.raises(ModelContractError, match=r"output shape \[1, 32, 32, 2\]"):
-        runtime.TFLiteModel(bad)
+        runtime.TFLiteModel(tiny_tflite.contract_breaker("two_channels"))
 
 
 def test_model_names(tmp_path, monkeypatch, tiny_tflite):

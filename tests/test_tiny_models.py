@@ -25,6 +25,8 @@ def test_every_variant_is_checked_in_and_small():
         assert (FOLDER / f"tiny{channels}_{mode}.tflite").stat().st_size < 200_000
     for channels in VARIANTS:
         assert (FOLDER / f"tiny{channels}.keras").stat().st_size < 200_000
+    for name in ("two_channels", "logits"):  # tests/test_runtime.py, tests/test_failure_paths.py
+        assert (FOLDER / f"{name}.tflite").stat().st_size < 200_000
 
 
 @pytest.mark.parametrize("channels,mode", FILES)
