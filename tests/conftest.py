@@ -5,42 +5,38 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-# --- runtime / CLI: tiny TFLite models exported once per session ------------------------------
+# --- runtime / CLI: the tiny TFLite models checked in under tests/data/tiny/ ------------------
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+
+TINY_MODELS = Path(__file__).resolve().parent / "data" / "tiny"  # tests/make_tiny_models.py
 
 
 @pytest.fixture(scope="session")
 def tiny_tflite(tmp_path_factory):
     """`tiny_tflite(channels=4, mode="float32")` -> path of a tiny exported hourglass (64x64).
 
-    Modes: float32, float16, int8 (int8 input/output tensors). Each variant is exported once;
-    `tiny_tflite.keras_path(channels)` is the Keras model they were exported from.
+    Modes: float32, float16, int8 (int8 input/output tensors); 3 channels in float32 only. The
+    files are checked in (no TensorFlow needed) and served as session copies, so no test can
+    change them; `tiny_tflite.keras_path(channels)` is the Keras model they were exported from,
+    `tiny_tflite.contract_breaker("two_channels" | "logits")` a model the runtime must refuse.
     """
-    import numpy as np
-
     folder = tmp_path_factory.mktemp("tiny_tflite")
-    cache = {}
+
+    def served(name):
+        path = folder / name
+        if not path.exists():
+            source = TINY_MODELS / name
+            if not source.exists():
+                raise FileNotFoundError(f"no tiny model {source} (tests/make_tiny_models.py)")
+            shutil.copy(source, path)
+        return path
 
     def make(channels=4, mode="float32"):
-        if (channels, mode) not in cache:
-            import keras
+        return served(f"tiny{channels}_{mode}.tflite")
 
-            from bgseg.export import QuantizationConfig, export_tflite
-            from tests.helpers import tiny_hourglass
-
-            keras.utils.set_random_seed(channels)
-            model = tiny_hourglass(64, channels)
-            config = {
-                "float32": QuantizationConfig.float32(),
-                "float16": QuantizationConfig.float16(),
-                "int8": QuantizationConfig.int8(io_type="int8", representative_samples=4),
-            }[mode]
-            data = np.random.default_rng(0).random((4, 64, 64, channels), np.float32)
-            path = folder / f"tiny{channels}_{mode}.tflite"
-            export_tflite(model, path, config, representative_data=data if mode == "int8" else None)
-            model.save(folder / f"tiny{channels}.keras")  # the same weights for every mode
-            cache[channels, mode] = path
-        return cache[channels, mode]
-
-    make.keras_path = lambda channels=4: folder / f"tiny{channels}.keras"
+    make.keras_path = lambda channels=4: served(f"tiny{channels}.keras")
+    make.contract_breaker = lambda name: served(f"{name}.tflite")  # two_channels, logits
     return make

@@ -212,15 +212,9 @@ def test_video_on_a_still_image_is_refused(tmp_path, model, capsys):
     assert "is a still image, not a video" in capsys.readouterr().err
 
 
-def test_a_model_that_outputs_logits_is_refused(tmp_path):
-    import keras
-
-    from bgseg.export import QuantizationConfig, export_tflite
+def test_a_model_that_outputs_logits_is_refused(tiny_tflite):
+    """A 1x1 convolution without a sigmoid (tests/make_tiny_models.py)."""
     from bgseg.runtime import ModelContractError, load
 
-    inputs = keras.Input((32, 32, 3))
-    logits = keras.layers.Conv2D(1, 1, bias_initializer=keras.initializers.Constant(4.0))(inputs)
-    path = export_tflite(keras.Model(inputs, logits), tmp_path / "logits.tflite",
-                         QuantizationConfig.float32()).path
     with pytest.raises(ModelContractError, match=r"not a probability in \[0, 1\] \(logits"):
-        load(str(path))
+        load(str(tiny_tflite.contract_breaker("logits")))
