@@ -18,7 +18,6 @@ import numpy as np
 
 from benchmarks import heldout
 from benchmarks.runners import THRESHOLD, RawModel
-
 from bgseg import evaluation
 
 

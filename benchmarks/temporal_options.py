@@ -23,6 +23,7 @@ from benchmarks.overlays import WorstItems
 from benchmarks.protocol import run_clips, run_videos
 from benchmarks.runners import BlazePoseModel, RawModel, RuntimeModel, RVMModel
 
+
 def _flag(value):
     return bool(int(value))
 

@@ -11,8 +11,19 @@ import signal
 import sys
 import threading
 
-from bgseg.commands import (batch, check_gpu, coco_filter, common, export, image, serve, train,
-                            video, web, webcam)
+from bgseg.commands import (
+    batch,
+    check_gpu,
+    coco_filter,
+    common,
+    export,
+    image,
+    serve,
+    train,
+    video,
+    web,
+    webcam,
+)
 from bgseg.version import __version__
 
 # name -> (module with add_arguments/run, one-line help)

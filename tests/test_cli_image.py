@@ -37,6 +37,7 @@ def test_single_file_alpha_png(tmp_path, model, capsys):
 
 
 from tests.helpers import PHOTO  # noqa: E402
+
 PERSON, WALL = (slice(120, 300), slice(180, 260)), (slice(0, 60), slice(300, 380))  # of the photo
 
 

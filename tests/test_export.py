@@ -2,8 +2,8 @@
 export`."""
 
 import json
-from pathlib import Path
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest

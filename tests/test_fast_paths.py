@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.blur_psnr import pyramid_blur, psnr
+from benchmarks.blur_psnr import psnr, pyramid_blur
 from bgseg import effects
 from bgseg.runtime import postprocess
 

@@ -15,8 +15,8 @@ import pytest
 import bgseg
 from bgseg.io import read_image
 from bgseg.runtime import Segmenter, VideoSegmenter, registry
-
 from tests.helpers import PHOTO  # noqa: E402
+
 SHIPPED = [("default", VideoSegmenter, 4), ("default_image", Segmenter, 3),
            ("mediapipe_selfie", Segmenter, 3)]
 

@@ -14,7 +14,6 @@ import numpy as np
 from bgseg import io
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Item:
     """One training pair. `key` decides the split; `prev_image` and `prev_mask` are the previous

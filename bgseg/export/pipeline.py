@@ -11,8 +11,13 @@ import warnings
 
 from bgseg import flatbuffer, io
 from bgseg.export import gpu_check
-from bgseg.export.convert import (ExportError, convert_keras, load_keras_model,  # noqa: F401
-                                  model_input_shape, name_io_tensors)
+from bgseg.export.convert import (  # noqa: F401
+    ExportError,
+    convert_keras,
+    load_keras_model,
+    model_input_shape,
+    name_io_tensors,
+)
 from bgseg.export.quantization import QuantizationConfig
 
 

@@ -13,7 +13,6 @@ import pathlib
 import numpy as np
 
 
-
 def _read_folder(folder, height, width, limit):
     from bgseg.contract import to_model_input
     from bgseg.io import IMAGE_EXTENSIONS, InputError, read_image

@@ -22,8 +22,14 @@ from pathlib import Path
 
 from bgseg.training.callbacks import MONITOR, Plots, RunState, write_json
 from bgseg.training.config import check_data_paths
-from bgseg.training.distributed import (all_sum, check_same_epoch, fix_keras_multiworker_build,
-                                        make_strategy, weights_digest, worker_role)
+from bgseg.training.distributed import (
+    all_sum,
+    check_same_epoch,
+    fix_keras_multiworker_build,
+    make_strategy,
+    weights_digest,
+    worker_role,
+)
 
 RUN_FILES = ("best.keras", "last.keras", "state.json", "log.csv")
 RUN_DIRS = ("plots", "tensorboard")
