@@ -205,9 +205,11 @@ def check_output(path, inputs=(), overwrite=False):
         raise OutputExists(path)
 
 
-def temp_file(path):
-    """A new empty file next to `path` (same extension), with the permissions of a plain open()."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+def temp_file(path, prefix=None):
+    """A new empty file next to `path` (same extension; named `prefix...`, default `.STEM.`),
+    with the permissions of a plain open()."""
+    prefix = f".{path.stem}." if prefix is None else prefix
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -215,12 +217,13 @@ def temp_file(path):
     return Path(tmp)
 
 
-def output_temp_file(path):
-    """Create `path`'s folder and a temporary file beside it; an InputError naming the output
-    (not a traceback) when that is impossible: a parent that is a file, a read-only or full disk."""
+def output_temp_file(path, prefix=None):
+    """Create `path`'s folder and a temporary file beside it (`temp_file`); an InputError naming
+    the output (not a traceback) when that is impossible: a parent that is a file, a read-only or
+    full disk."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return temp_file(path)
+        return temp_file(path, prefix)
     except (FileExistsError, NotADirectoryError):
         raise InputError(
             path, "cannot create the output: a parent of it is a file, not a folder"

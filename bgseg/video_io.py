@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bgseg.io import IMAGE_EXTENSIONS, InputError, OutputExists, check_output
+from bgseg.io import IMAGE_EXTENSIONS, InputError, OutputExists, check_output, output_temp_file
 
 ALPHA_CODECS = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
 VIDEO_CODECS = {".mp4": ("libx264", "yuv420p"), ".m4v": ("libx264", "yuv420p"),
@@ -166,24 +166,8 @@ def clean_stale_temps(path):
 def video_temp_file(path):
     """A new hidden file beside `path` named after this process (so a later run can tell a
     killed run's leftover from a live one); InputError naming the output when impossible."""
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale_temps(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}{TEMP_MARK}{os.getpid()}-",
-                                   suffix=path.suffix, dir=path.parent)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError(path, "cannot create the output: a parent of it is a file, not a folder") \
-            from None
-    except OSError as error:
-        raise InputError(path, f"cannot write the output here ({error.strerror or error})") \
-            from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return Path(tmp)
+    clean_stale_temps(path)
+    return output_temp_file(path, prefix=f".{path.stem}{TEMP_MARK}{os.getpid()}-")
 
 
 def _free_bytes(folder):
