@@ -52,3 +52,13 @@ def recipe_file(path, data, **fields):
               **fields}
     path.write_text(json.dumps(recipe))
     return path
+
+
+def noise_clip(path, frames=20, size=(80, 48), fps=12.0):
+    """An MJPG .avi of `frames` random frames of `size` (width, height); returns `path`."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 256, (size[1], size[0], 3), np.uint8))
+    writer.release()
+    return path

@@ -6,7 +6,7 @@ import pytest
 
 from bgseg import preview
 from bgseg.cli import main
-from tests.helpers import PHOTO
+from tests.helpers import PHOTO, noise_clip
 
 
 @pytest.fixture(scope="module")
@@ -16,13 +16,7 @@ def model(tiny_tflite):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("video") / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (80, 48))
-    rng = np.random.default_rng(0)
-    for _ in range(8):
-        writer.write(rng.integers(0, 256, (48, 80, 3), np.uint8))
-    writer.release()
-    return path
+    return noise_clip(tmp_path_factory.mktemp("video") / "clip.avi", 8)
 
 
 def _props(path):

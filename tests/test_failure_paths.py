@@ -13,6 +13,7 @@ import pytest
 
 from bgseg import io, preview, video_io
 from bgseg.cli import main
+from tests.helpers import noise_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,15 +26,6 @@ def model(tiny_tflite):
 @pytest.fixture(scope="module")
 def image_model(tiny_tflite):
     return str(tiny_tflite(3, "float32"))
-
-
-def _clip(path, frames=20, size=(80, 48)):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, size)
-    rng = np.random.default_rng(0)
-    for _ in range(frames):
-        writer.write(rng.integers(0, 256, (size[1], size[0], 3), np.uint8))
-    writer.release()
-    return path
 
 
 def _no_leftovers(folder):
@@ -54,7 +46,7 @@ def test_quickstart_photo_ships_with_the_repository(tmp_path):
 
 # 3. a video reported as a success is complete, or there is no video
 def test_disk_full_midway_leaves_no_output_and_fails(tmp_path, model, capsys, monkeypatch):
-    clip = _clip(tmp_path / "in.avi")
+    clip = noise_clip(tmp_path / "in.avi")
     monkeypatch.setattr(video_io, "_free_bytes", lambda folder: 0)
     out = tmp_path / "out" / "x.mp4"
     assert main(["video", str(clip), "-o", str(out), "--model", model]) == 1
@@ -64,7 +56,7 @@ def test_disk_full_midway_leaves_no_output_and_fails(tmp_path, model, capsys, mo
 
 
 def test_an_unplayable_result_is_refused(tmp_path, model, capsys, monkeypatch):
-    clip = _clip(tmp_path / "in.avi")
+    clip = noise_clip(tmp_path / "in.avi")
     monkeypatch.setattr(video_io.VideoWriter, "write", lambda self, frame, seconds=None: setattr(
         self, "frames", self.frames + 1))  # frames "written" that never reach the file
     out = tmp_path / "x.mp4"
@@ -74,7 +66,7 @@ def test_an_unplayable_result_is_refused(tmp_path, model, capsys, monkeypatch):
 
 
 def test_a_file_damaged_midway_is_reported(tmp_path, model, capsys, monkeypatch):
-    clip = _clip(tmp_path / "in.avi")
+    clip = noise_clip(tmp_path / "in.avi")
     real_timed = video_io.VideoReader.timed
     monkeypatch.setattr(video_io.VideoReader, "timed", lambda self: (  # the decoder gives up at 8
         f for _, f in zip(range(8), real_timed(self))))
@@ -90,7 +82,8 @@ def test_a_file_damaged_midway_is_reported(tmp_path, model, capsys, monkeypatch)
 # 4. output-path problems are one line, never a traceback; SIGTERM cleans up; no display, no abort
 @pytest.mark.parametrize("command, name", [("video", "x.mp4"), ("image", "x.png")])
 def test_output_under_a_file_is_one_line(tmp_path, model, capsys, command, name):
-    source = _clip(tmp_path / "in.avi") if command == "video" else ROOT / "examples/astronaut.jpg"
+    source = (noise_clip(tmp_path / "in.avi") if command == "video"
+              else ROOT / "examples/astronaut.jpg")
     blocker = tmp_path / "same.jpg"
     blocker.write_text("a file, not a folder")
     out = blocker / name
@@ -103,7 +96,7 @@ def test_output_under_a_file_is_one_line(tmp_path, model, capsys, command, name)
 
 
 def test_sigterm_during_video_cleans_up(tmp_path, model):
-    clip = _clip(tmp_path / "in.avi", frames=400, size=(320, 240))
+    clip = noise_clip(tmp_path / "in.avi", frames=400, size=(320, 240))
     out = tmp_path / "out" / "x.mp4"
     process = subprocess.Popen([sys.executable, "-m", "bgseg", "video", str(clip), "-o", str(out),
                                 "--model", model], stderr=subprocess.PIPE, text=True)
@@ -118,7 +111,7 @@ def test_sigterm_during_video_cleans_up(tmp_path, model):
 
 
 def test_webcam_without_a_display(tmp_path, model, capsys, monkeypatch):
-    clip = _clip(tmp_path / "in.avi", frames=5)
+    clip = noise_clip(tmp_path / "in.avi", frames=5)
     monkeypatch.setattr(preview, "has_gui", lambda: True)
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

@@ -14,6 +14,7 @@ import pytest
 from bgseg import preview
 from bgseg.capture import LatestFrames
 from bgseg.cli import main
+from tests.helpers import noise_clip
 
 
 @pytest.fixture
@@ -106,13 +107,7 @@ def model(tiny_tflite):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("preview") / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (80, 48))
-    rng = np.random.default_rng(0)
-    for _ in range(6):
-        writer.write(rng.integers(0, 256, (48, 80, 3), np.uint8))
-    writer.release()
-    return path
+    return noise_clip(tmp_path_factory.mktemp("preview") / "clip.avi", 6)
 
 
 @pytest.mark.parametrize("display", [None, ":4242"])
