@@ -16,7 +16,7 @@ import time
 import cv2
 import numpy as np
 
-from bgseg import effects, io
+from bgseg import effects, video_io
 from bgseg.runtime import VideoSegmenter
 
 
@@ -64,7 +64,7 @@ def main(argv=None):
     parser.add_argument("--model", default="default")
     args = parser.parse_args(argv)
 
-    reader = io.VideoReader(args.video)
+    reader = video_io.VideoReader(args.video)
     frames = [frame for _, frame in zip(range(args.frames), reader)]
     reader.close()
     if not frames:

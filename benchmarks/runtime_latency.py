@@ -18,14 +18,14 @@ import time
 import cv2
 import numpy as np
 
-from bgseg import io
+from bgseg import video_io
 from bgseg.effects import Effect
 from bgseg.runtime import VideoSegmenter
 
 
 def _frames(args):
     if args.video:
-        reader = io.VideoReader(args.video)
+        reader = video_io.VideoReader(args.video)
         frames = [f for _, f in zip(range(args.frames), reader)]
         reader.close()
         if not frames:

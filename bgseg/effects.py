@@ -102,7 +102,7 @@ class VideoBackground:
     """Frames of a background video, looped, each scaled to cover the requested size."""
 
     def __init__(self, path):
-        from bgseg.io import VideoReader
+        from bgseg.video_io import VideoReader
 
         self._reader = VideoReader(path)
         self._first = self._reader.read()

@@ -13,7 +13,8 @@ import sys
 import numpy as np
 
 import bgseg
-from bgseg.io import InputError, VideoReader
+from bgseg.io import InputError
+from bgseg.video_io import VideoReader
 
 
 def flicker(masks):
