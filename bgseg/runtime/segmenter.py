@@ -219,8 +219,8 @@ class VideoSegmenter(Segmenter):
             return None
         if self.previous_mask is not None:
             self.previous_mask = self.motion.warp(self.previous_mask)
-        if self._previous_output is None:
-            return None
+        if self._previous_output is None or (self.smoothing <= 0 and self.hysteresis <= 0):
+            return None  # nothing uses the previous output
         self._previous_output = self.motion.warp(self._previous_output)
         return self.motion.confidence_at(self._previous_output.shape)
 
