@@ -1,5 +1,7 @@
 """Augmentation (previous-mask synthesis, geometry, compositing) and the tf.data pipeline."""
 
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
@@ -82,8 +84,9 @@ def test_composite_uses_background_outside_the_person():
 
 
 class _Source:
-    def __init__(self, samples):
+    def __init__(self, samples, name="toy"):
         self.samples = samples
+        self.spec = SimpleNamespace(name=name)
 
     def __len__(self):
         return len(self.samples)
@@ -218,3 +221,48 @@ def test_cast_shadow_darkens_the_ground_beside_the_person_only():
     assert np.array_equal(
         aug.cast_shadow(np.random.default_rng(0), image, np.zeros_like(mask)), image
     )
+
+
+def test_paste_person_adds_a_second_person_in_front_and_unions_the_target():
+    rng = np.random.default_rng(0)
+    image = np.zeros((64, 64, 3), np.float32)
+    mask = np.zeros((64, 64), np.float32)
+    mask[40:60, 5:15] = 1.0
+    person = np.full((30, 20, 3), 200, np.uint8)
+    person_mask = np.zeros((30, 20), np.uint8)
+    person_mask[5:25, 5:15] = 255
+    out, target = aug.paste_person(rng, image, mask, person, person_mask, 0.5)
+    pasted = target > 0.5
+    assert target[45, 10] == 1.0  # the first person stays in the target
+    ys, xs = np.nonzero(pasted & (mask == 0))
+    assert 0.3 * 64 < ys.max() - ys.min() + 1 <= 0.5 * 64 + 2  # clipped at most, never taller
+    solid = cv2.erode(((target > 0.99) & (mask == 0)).astype(np.uint8), np.ones((3, 3)))
+    inside = solid.astype(bool)
+    assert inside.sum() > 20
+    np.testing.assert_allclose(out[inside], 200 / 255, atol=1e-5)  # pasted pixels are the person's
+    assert out[~pasted].max() < 200 / 255 * 0.6  # and nothing else of its photo (no border copy)
+    assert aug.paste_person(rng, image, mask, person, np.zeros_like(person_mask), 0.5)[0] is image
+
+
+def test_sampler_pastes_people_and_draws_hard_negatives():
+    pasting = _sampler(channels=3, paste_people=1.0, paste_count=(2, 2), paste_height=(0.3, 0.6),
+                       rotate=0.0)
+    plain = _sampler(channels=3, rotate=0.0)
+    more = [pasting.train_sample(i)[1].mean() > plain.train_sample(i)[1].mean()
+            for i in range(10)]
+    assert sum(more) >= 6  # pasted people add target pixels (some land outside or behind)
+    negatives = _sampler(channels=3, negative_prob=1.0, backgrounds=("bg",))
+    for i in range(5):
+        x, y = negatives.train_sample(i)
+        assert not y.any() and x.max() <= 60 / 255 + 1e-6  # a background photo, nothing to find
+
+
+def test_paste_config_is_checked():
+    with pytest.raises(ValueError, match="paste_count"):
+        AugmentConfig(paste_count=(2, 1))
+    with pytest.raises(ValueError, match="paste_height"):
+        AugmentConfig(paste_height=(0.0, 0.5))
+    with pytest.raises(ValueError, match="negative_prob"):
+        AugmentConfig(negative_prob=0.5)
+    with pytest.raises(ValueError, match="paste_sources"):
+        _sampler(paste_people=0.5, paste_sources=("nope",))

@@ -7,6 +7,9 @@ Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H
   model's (H, W) frame, applied with `warp` to the image, its mask and its previous mask alike.
 - `photometric`: brightness, contrast, saturation, per-channel gain, noise, blur, grayscale.
 - `composite`: paste the person onto a background photo.
+- `paste_person`: copy-paste one more person (cut out by their truth mask) into the frame at a
+  random height and place, in front of what is there; the target becomes the union. Several pasted
+  people of many sizes make multi-person scenes out of one-person photos.
 - `cast_shadow`: darken the ground beside the person with their flattened silhouette, labelled
   background (fine-tunes learnt to call the shadow at a walker's feet "person").
 - previous-mask synthesis (`PREV_MASK_MODES`): "empty" (first frame / person entering), "small"
@@ -52,6 +55,12 @@ class AugmentConfig:
     on_policy: float = 0.0            # probability that the prior is the model's own prediction on
                                       # the previous frame, as the runtime feeds it (see pipeline)
     shadow: float = 0.0  # probability to cast the person's shadow (labelled background)
+    paste_people: float = 0.0         # probability to paste more people into a training sample ...
+    paste_count: tuple = (1, 3)       # ... this many (inclusive range) ...
+    paste_height: tuple = (0.15, 0.9)  # ... each this tall relative to the frame (log-uniform) ...
+    paste_sources: tuple = ()         # ... cut from these sources (names; empty: every source)
+    negative_prob: float = 0.0        # probability that a sample is a background photo alone
+                                      # (target empty): hard negatives for rooms and streets
 
     def __post_init__(self):
         unknown = set(self.prev_mask) - set(PREV_MASK_MODES)
@@ -62,11 +71,20 @@ class AugmentConfig:
                              f"{self.prev_mask}")
         for name in ("flip", "center_on_person", "stretch", "zoom_crop", "background_prob",
                      "video_prev_prob",
-                     "video_perturb", "on_policy", "shadow"):
+                     "video_perturb", "on_policy", "shadow", "paste_people", "negative_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augment.{name} must be a probability in [0, 1]")
-        if self.background_prob > 0 and not self.backgrounds:
-            raise ValueError("augment.background_prob > 0 needs augment.backgrounds folders")
+        if (self.background_prob > 0 or self.negative_prob > 0) and not self.backgrounds:
+            raise ValueError("augment.background_prob or negative_prob > 0 needs "
+                             "augment.backgrounds folders")
+        lo, hi = self.paste_count
+        if not 1 <= lo <= hi:
+            raise ValueError(f"augment.paste_count must be [low, high] with 1 <= low <= high, got "
+                             f"{list(self.paste_count)}")
+        lo, hi = self.paste_height
+        if not 0 < lo <= hi:
+            raise ValueError(f"augment.paste_height must be [low, high] with 0 < low <= high, got "
+                             f"{list(self.paste_height)}")
 
     def prev_mask_probabilities(self):
         p = np.array([self.prev_mask.get(m, 0.0) for m in PREV_MASK_MODES], np.float64)
@@ -294,3 +312,30 @@ def composite(image, mask, background):
     size)."""
     alpha = cv2.GaussianBlur(mask, (3, 3), 0)[..., None]
     return image * alpha + background * (1.0 - alpha)
+
+
+def paste_person(rng, image, mask, person_image, person_mask, height):
+    """Paste the person of (`person_image` uint8 RGB, `person_mask` uint8 0/255) into `image`
+    (float32 RGB in [0, 1], (H, W, 3)) with its box `height` x the frame's height, at a random
+    place (at least half of it inside), flipped half the time, in front of what is there.
+
+    Returns (image, mask): the composite and the union target `alpha + mask * (1 - alpha)`.
+    An empty `person_mask` returns the inputs unchanged."""
+    ys, xs = np.nonzero(person_mask > 127)
+    if not len(xs):
+        return image, mask
+    oh, ow = image.shape[:2]
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    k = height * oh / (y1 - y0)  # output pixels per source pixel
+    w, h = (x1 - x0) * k, (y1 - y0) * k
+    left = rng.uniform(-w / 2, ow - w / 2)
+    top = rng.uniform(-h / 2, oh - h / 2)
+    if rng.random() < 0.5:  # mirror about the box: x -> x1 - (x - x0)
+        m = np.array([[-k, 0, left + x1 * k], [0, k, top - y0 * k]], np.float32)
+    else:
+        m = np.array([[k, 0, left - x0 * k], [0, k, top - y0 * k]], np.float32)
+    person, alpha = (cv2.warpAffine(a, m, (ow, oh), flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_CONSTANT).astype(np.float32) * (1 / 255)
+                     for a in (person_image, person_mask))
+    edge = cv2.GaussianBlur(alpha, (3, 3), 0)[..., None]
+    return image * (1.0 - edge) + person * edge, alpha + mask * (1.0 - alpha)

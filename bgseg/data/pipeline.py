@@ -48,8 +48,17 @@ class Sampler:
         self.backgrounds = backgrounds
         self.seed = seed
         self.prev_probs = config.prev_mask_probabilities()
-        if config.background_prob > 0 and not (backgrounds and len(backgrounds)):
-            raise ValueError("background compositing needs background photos")
+        if ((config.background_prob > 0 or config.negative_prob > 0)
+                and not (backgrounds and len(backgrounds))):
+            raise ValueError("background compositing and negatives need background photos")
+        self.paste_from = self.sources
+        if config.paste_sources:
+            names = [s.spec.name for s in self.sources]
+            unknown = sorted(set(config.paste_sources) - set(names))
+            if unknown:
+                raise ValueError(f"augment.paste_sources {unknown} are not sources of this recipe "
+                                 f"(sources with data in this split: {', '.join(names)})")
+            self.paste_from = [s for s in self.sources if s.spec.name in config.paste_sources]
 
     def train_sample(self, index):
         """Training sample number `index` (x, y)."""
@@ -69,8 +78,12 @@ class Sampler:
                             sample.mask)
         image = aug.warp(sample.image, m, hw).astype(np.float32) * SCALE
         mask = aug.warp(sample.mask, m, hw).astype(np.float32) * SCALE
-        if train and cfg.background_prob and rng.random() < cfg.background_prob:
+        if train and cfg.negative_prob and rng.random() < cfg.negative_prob:
+            image, mask = self._background(rng), np.zeros_like(mask)
+        elif train and cfg.background_prob and rng.random() < cfg.background_prob:
             image = aug.composite(image, mask, self._background(rng))
+        if train and cfg.paste_people and rng.random() < cfg.paste_people:
+            image, mask = self._paste_people(rng, image, mask)
         if train and cfg.shadow and rng.random() < cfg.shadow:
             image = aug.cast_shadow(rng, image, mask)
         if train and cfg.photometric:
@@ -116,6 +129,18 @@ class Sampler:
         prior = (np.zeros_like(prev_mask) if rng.random() < 0.4
                  else aug.soften(rng, aug.affine_mask(rng, prev_mask)))
         return prior, np.concatenate([prev_image, np.ones(hw + (1,), np.float32)], axis=-1)
+
+    def _paste_people(self, rng, image, mask):
+        """Paste `config.paste_count` people from `paste_from` sources (uniformly) into the frame,
+        each `config.paste_height` (log-uniform) of it tall."""
+        lo, hi = self.config.paste_count
+        log_h = np.log(self.config.paste_height)
+        for _ in range(int(rng.integers(lo, hi + 1))):
+            source = self.paste_from[rng.integers(len(self.paste_from))]
+            other = source.samples[rng.integers(len(source))]
+            image, mask = aug.paste_person(rng, image, mask, other.image, other.mask,
+                                           float(np.exp(rng.uniform(*log_h))))
+        return image, mask
 
     def _background(self, rng):
         bg = self.backgrounds.get(int(rng.integers(len(self.backgrounds))))

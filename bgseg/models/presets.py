@@ -53,6 +53,14 @@ PRESETS = {
             input_shape=(256, 256, 3),
         ),
         _preset(
+            "selfie_image_384",
+            "selfie",
+            106_401,
+            "MediaPipe selfie-segmenter architecture, 384x384, RGB only (the quality model for "
+            "photos: 2.25x the pixels of the default)",
+            input_shape=(384, 384, 3),
+        ),
+        _preset(
             "selfie_144x256",
             "selfie",
             106_545,
