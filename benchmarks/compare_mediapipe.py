@@ -91,6 +91,9 @@ def parse_args(argv=None):
     p.add_argument("--runtime-also", nargs="+", default=[], metavar="NAME=PATH",
                    help="more .tflite models through the runtime, as --with-runtime (e.g. the "
                         "converted original, to tell the runtime's gain from the weights')")
+    p.add_argument("--zoom-people", type=int, default=4, metavar="N",
+                   help="still photos in the --with-runtime columns: closer looks for up to N "
+                        "separate people (default: 4, the runtime's default; 0: off)")
     p.add_argument("--sharpen", type=float, default=2.0,
                    help="the runtime's output sharpening in the --with-runtime columns (1: off; "
                         "default: 2, the runtime's default)")
@@ -158,12 +161,13 @@ def main(argv=None):
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
                                        args.smoothing, zoom=args.zoom, sharpen=args.sharpen,
-                                       motion=args.motion))
+                                       motion=args.motion, zoom_people=args.zoom_people))
         for name, path in named_paths("--also", args.also):
             models.append(RawModel(name, path, args.threads))
         for name, path in named_paths("--runtime-also", args.runtime_also):
             models.append(RuntimeModel(f"{name} + runtime", path, args.threads, args.smoothing,
-                                       zoom=args.zoom, sharpen=args.sharpen, motion=args.motion))
+                                       zoom=args.zoom, sharpen=args.sharpen, motion=args.motion,
+                                       zoom_people=args.zoom_people))
         if args.rvm:
             models.append(RVMModel("RVM", args.rvm, args.threads))
         if args.blazepose:

@@ -25,14 +25,15 @@ class Solidity:
 
 
 def run_image_set(models, items, worst):
-    """Mean IoU and solidity of every model on independent still images (prior reset for each)."""
+    """Mean IoU and solidity of every model on independent still images (prior reset for each;
+    a runtime model's `still()` where it has one)."""
     ious = {m.name: [] for m in models}
     solid = {m.name: Solidity() for m in models}
     for key, image, truth in items:
         alphas, scores = {}, []
         for model in models:
             model.reset()
-            alphas[model.name] = model(image)
+            alphas[model.name] = model.still(image) if hasattr(model, "still") else model(image)
             scores.append(evaluation.iou(evaluation.binarize(alphas[model.name], THRESHOLD), truth))
             ious[model.name].append(scores[-1])
             solid[model.name].update(alphas[model.name], truth)

@@ -74,31 +74,46 @@ class RuntimeModel:
     """The same model through `bgseg.runtime.VideoSegmenter` with its post-processing (zoom on the
     people, guided-filter refinement, sharpening, optional temporal smoothing and motion
     compensation), for comparison with the raw model. `options` go to VideoSegmenter; those not
-    given (smoothing None included) keep the runtime's defaults."""
+    given (smoothing None included) keep the runtime's defaults. Still photos go through
+    `still()`: `bgseg.runtime.Segmenter`, what `bgseg image` runs (with its per-person looks)."""
+
+    VIDEO_ONLY = ("smoothing", "motion", "hysteresis", "redetect")
+    STILL_ONLY = ("zoom_people",)
 
     def __init__(self, name, path, threads, smoothing=None, **options):
-        from bgseg.runtime import VideoSegmenter
+        from bgseg.runtime import Segmenter, VideoSegmenter
 
         self.name, self.path = name, Path(path)
         self.options = {"refine": True, **options}
         if smoothing is not None:
             self.options["smoothing"] = smoothing
-        self.segmenter = VideoSegmenter(str(path), threads=threads, **self.options)
+        self.segmenter = VideoSegmenter(str(path), threads=threads, **{
+            k: v for k, v in self.options.items() if k not in self.STILL_ONLY})
+        self.still_segmenter = Segmenter(
+            self.segmenter.model, **{k: v for k, v in self.options.items()
+                                     if k not in self.VIDEO_ONLY})
         self.runs = []
         self.invoke_seconds, self.frame_seconds = [], []
 
     def describe(self):
         return {"name": self.name, "path": str(self.path),
-                "runtime": "bgseg.runtime.VideoSegmenter", **self.options}
+                "runtime": "bgseg.runtime.VideoSegmenter (stills: Segmenter)", **self.options}
 
     def reset(self):
         self.segmenter.reset()
 
     def __call__(self, bgr):
+        return self._timed(self.segmenter, bgr)
+
+    def still(self, bgr):
+        """Person probability of an independent still photo, as `bgseg image` computes it."""
+        return self._timed(self.still_segmenter, bgr)
+
+    def _timed(self, segmenter, bgr):
         start = time.perf_counter()
-        alpha = self.segmenter(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        alpha = segmenter(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         self.frame_seconds.append(time.perf_counter() - start)
-        timings = self.segmenter.timings
+        timings = segmenter.timings
         self.invoke_seconds.append(timings["invoke"] / timings["runs"])  # per model run
         self.runs.append(timings["runs"])
         return alpha

@@ -66,7 +66,8 @@ def main(argv=None):
     for key, image, truth in heldout.coco_person(root, splits=splits):
         for model in models:
             model.reset()
-            score = evaluation.iou(evaluation.binarize(model(image), THRESHOLD), truth)
+            score = evaluation.iou(evaluation.binarize(
+                model.still(image) if hasattr(model, "still") else model(image), THRESHOLD), truth)
             scores.setdefault(groups[key], {}).setdefault(model.name, []).append(score)
     rows = [{"group": group, "images": len(next(iter(scores[group].values()))),
              **{name: float(np.mean(v)) for name, v in scores[group].items()}}

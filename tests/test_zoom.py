@@ -121,3 +121,41 @@ def test_cli_zoom_option(tmp_path, small_person):
     single = Segmenter("default_image", zoom=False, refine=False).segment(frame)
     assert np.abs(masks["--no-zoom"].astype(float) - single * 255).max() <= 1
     assert np.abs(masks["--zoom"].astype(float) - masks["--no-zoom"]).mean() > 1
+
+
+def test_people_boxes_give_each_separate_small_person_a_square_of_their_own():
+    two = np.maximum(_mask(box=(10, 10, 30, 50)), _mask(box=(160, 50, 180, 90)))
+    two[0:2, 100:102] = 0.9  # a speck: below min_area, no look
+    shared = zoom.zoom_box(two, max_area=1.0)
+    boxes = zoom.people_boxes(two, zoom._area(shared))
+    assert len(boxes) == 2
+    for (x0, y0, x1, y1), (bx0, by0, bx1, by1) in zip(boxes, [(10, 10, 30, 50),
+                                                              (160, 50, 180, 90)]):
+        assert x1 - x0 == y1 - y0 and x0 <= bx0 and y0 <= by0 and x1 >= bx1 and y1 >= by1
+    assert len(zoom.people_boxes(two, zoom._area(shared), limit=1)) == 1
+    assert zoom.people_boxes(two, zoom._area(shared), limit=0) == []
+    one = _mask()  # a single person: the shared crop already is their own
+    assert zoom.people_boxes(one, zoom._area(zoom.zoom_box(one))) == []
+
+
+def test_separate_people_get_closer_looks_on_stills_only(small_person):
+    """Two small people in opposite corners: the crop around both covers most of the frame (no
+    zoom), so each gets a look of their own, which finds them better than the one whole look."""
+    _, (x0, y0, x1, y1) = small_person
+    photo = cv2.cvtColor(cv2.imread(str(PHOTO)), cv2.COLOR_BGR2RGB)
+    small = cv2.resize(photo, (120, 120), interpolation=cv2.INTER_AREA)
+    frame = np.full((540, 960, 3), 128, np.uint8)
+    frame[20:140, 20:140] = small
+    frame[400:520, 820:940] = small
+    model = "mediapipe_selfie"
+    reference = cv2.resize(Segmenter(model).segment(photo), (120, 120)) > 0.5
+    truth = np.zeros(frame.shape[:2], bool)
+    truth[20:140, 20:140] = reference
+    truth[400:520, 820:940] = reference
+    looks, single = Segmenter(model), Segmenter(model, zoom_people=0)
+    with_looks, without = looks.segment(frame), single.segment(frame)
+    assert single.timings["runs"] == 1 and looks.timings["runs"] == 3
+    assert evaluation.iou(with_looks > 0.5, truth) > evaluation.iou(without > 0.5, truth) + 0.05
+    assert VideoSegmenter(model).zoom_people == 0
+    with pytest.raises(ValueError, match="zoom_people"):
+        Segmenter(model, zoom_people=-1)

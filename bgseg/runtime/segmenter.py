@@ -49,6 +49,9 @@ class Segmenter:
         zoom: when the people found fill less than 80 % of the image, run the model a second time
             on a square crop around them and paste that mask back (`bgseg.runtime.zoom`).
         zoom_margin: the crop's margin around the people, as a fraction of their box's longer side.
+        zoom_people: with zoom, give up to this many separate people who still look small a
+            closer look of their own (`zoom.people_boxes`; one more model run each, 0: off).
+            Still images only: `VideoSegmenter` keeps one run per frame.
         sharpen: push the output probabilities away from 0.5 (`postprocess.sharpen`, 1: off) so
             that people are opaque and the background clear; the 0.5 boundary does not move.
 
@@ -59,14 +62,17 @@ class Segmenter:
     """
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
-                 refine_eps=1e-4, zoom=True, zoom_margin=0.15, sharpen=2.0):
+                 refine_eps=1e-4, zoom=True, zoom_margin=0.15, sharpen=2.0, zoom_people=4):
         self.model = model if isinstance(model, TFLiteModel) else TFLiteModel(
             resolve_model(model), threads=threads)
         if not 0.0 <= zoom_margin <= 1.0:
             raise ValueError(f"zoom_margin must be in [0, 1], got {zoom_margin}")
         if not 1.0 <= sharpen <= 10.0:
             raise ValueError(f"sharpen must be in [1, 10] (1: off), got {sharpen}")
+        if int(zoom_people) != zoom_people or zoom_people < 0:
+            raise ValueError(f"zoom_people must be a whole number >= 0, got {zoom_people}")
         self.sharpen = float(sharpen)
+        self.zoom_people = int(zoom_people)
         self.refine = refine
         self.refine_radius = refine_radius
         self.refine_eps = refine_eps
@@ -102,18 +108,35 @@ class Segmenter:
         when shrinking, bilinear when enlarging, as frames are)."""
         return contract.resize_frame(canvas, self.model.width, self.model.height)
 
-    def _zoomed(self, image, canvas, box, prior):
-        """Run the model on the crop of `image` under `box` (canvas pixels) and paste its mask into
-        `canvas` (in place, returned); `prior` is the previous frame's canvas or None."""
-        c_height, c_width = canvas.shape
+    def _person_looks(self, image, canvas, boxes):
+        """Give each separate person under `boxes` (`zoom.people_boxes`) a look of their own:
+        inside what the canvas calls person the closer look decides, elsewhere in the crop the
+        larger probability is kept (a person the wider look half-missed). In place; returns
+        `canvas`."""
+        for x0, y0, x1, y1 in boxes:
+            region = canvas[y0:y1, x0:x1]
+            closer = self._look(image, canvas.shape, (x0, y0, x1, y1), None)
+            canvas[y0:y1, x0:x1] = np.where(region > zoom.THRESHOLD, closer,
+                                            np.maximum(region, closer))
+        return canvas
+
+    def _look(self, image, canvas_shape, box, prior):
+        """The model's mask of the crop of `image` under `box` (pixels of a canvas of
+        `canvas_shape`), at the box's size; `prior` is the previous frame's canvas or None."""
+        c_height, c_width = canvas_shape
         height, width = image.shape[:2]
         x0, y0, x1, y1 = box
         fx0, fx1 = round(x0 * width / c_width), round(x1 * width / c_width)
         fy0, fy1 = round(y0 * height / c_height), round(y1 * height / c_height)
         crop = image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)]  # a view: OpenCV reads strides
         crop_prior = None if prior is None else self._model_prior(prior[y0:y1, x0:x1])
-        canvas[y0:y1, x0:x1] = contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0,
-                                                      y1 - y0)
+        return contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0, y1 - y0)
+
+    def _zoomed(self, image, canvas, box, prior):
+        """Run the model on the crop of `image` under `box` (canvas pixels) and paste its mask into
+        `canvas` (in place, returned); `prior` is the previous frame's canvas or None."""
+        x0, y0, x1, y1 = box
+        canvas[y0:y1, x0:x1] = self._look(image, canvas.shape, box, prior)
         return canvas
 
     def _finish(self, image, mask):
@@ -138,6 +161,10 @@ class Segmenter:
             box = zoom.zoom_box(canvas, self.zoom_margin)
             if box is not None:
                 mask = self._zoomed(image, canvas, box, None)
+            reference = canvas.size if box is None else (box[2] - box[0]) * (box[3] - box[1])
+            boxes = zoom.people_boxes(canvas, reference, self.zoom_margin, self.zoom_people)
+            if boxes:
+                mask = self._person_looks(image, canvas, boxes)
         return self._finish(image, mask)
 
     __call__ = segment
@@ -190,7 +217,7 @@ class VideoSegmenter(Segmenter):
                  refine_eps=1e-4, smoothing=1.0, zoom=True, zoom_margin=0.15, redetect=15,
                  sharpen=2.0, motion=True, hysteresis=0.0):
         super().__init__(model, threads, refine, refine_radius, refine_eps, zoom, zoom_margin,
-                         sharpen)
+                         sharpen, zoom_people=0)
         if not 0.0 <= smoothing <= 1.0:
             raise ValueError(f"smoothing must be in [0, 1], got {smoothing}")
         if int(redetect) != redetect or redetect < 1:

@@ -7,8 +7,12 @@ the model's input) and pastes that mask back. On video the box of the previous f
 directly (one model run per frame) and kept while it still holds everyone (`keep_box`), so the
 crop does not jitter. Boxes are `(x0, y0, x1, y1)` in pixels of the mask they were found on,
 `x1`/`y1` exclusive.
+
+On still photos `people_boxes` then gives each separate person found (a connected region) a look
+of their own when the shared crop shows them small: people far apart in a group photo.
 """
 
+import cv2
 import numpy as np
 
 THRESHOLD = 0.5
@@ -31,6 +35,25 @@ def zoom_box(mask, margin=0.15, max_area=0.8, threshold=THRESHOLD):
     cut to the frame's width and height and shifted inside the frame.
     """
     return _square(person_box(mask, threshold), mask.shape[:2], margin, max_area)
+
+
+def people_boxes(mask, reference, margin=0.15, limit=4, min_area=0.0005, threshold=THRESHOLD):
+    """Square crops (as `zoom_box`'s) around each separate person in `mask`, largest first, at
+    most `limit`: the connected regions above `threshold` of at least `min_area` of the frame
+    whose crop is under 60 % of the `reference` area (the crop already looked at, or the whole
+    frame): a closer look than the one they had."""
+    if limit <= 0:
+        return []
+    height, width = mask.shape[:2]
+    count, _, stats, _ = cv2.connectedComponentsWithStats((mask > threshold).astype(np.uint8), 8)
+    boxes = []
+    for x, y, w, h, area in sorted(stats[1:].tolist(), key=lambda s: -s[4]):
+        if area < min_area * height * width or len(boxes) == limit:
+            break
+        box = _square((x, y, x + w, y + h), (height, width), margin, 1.0)
+        if _area(box) < 0.6 * reference:
+            boxes.append(box)
+    return boxes
 
 
 def _square(tight, shape, margin, max_area):
