@@ -5,7 +5,8 @@
 Runs `VideoSegmenter` (mask feedback) on a video file (`--video`, looped) or on synthetic frames of
 `--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of
 the effect (`--effect`, composited at full resolution) and of the whole frame, plus end-to-end
-frames/s. `preview_jpeg` (not in `total`) is the JPEG encoding that `bgseg webcam --preview browser`
+frames/s. Masks are asked for in the effect's `mask_dtype` (uint8), as the video driver
+(`bgseg.runtime.stream`) does. `preview_jpeg` (not in `total`) is the JPEG encoding that `bgseg webcam --preview browser`
 adds per frame; the last line sets the webcam path's per-frame cost against its 30 frames/s
 budget. No TensorFlow is imported.
 """
@@ -72,6 +73,7 @@ def main(argv=None):
                                smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen,
                                motion=args.motion)
     effect = _effect(args.effect)
+    mask_dtype = getattr(effect, "mask_dtype", np.float32)  # as the video driver asks
     rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": [], "preview_jpeg": []}
     runs = []
     start_all = None
@@ -80,7 +82,7 @@ def main(argv=None):
             start_all = time.perf_counter()
         frame = frames[i % len(frames)]
         start = time.perf_counter()
-        mask = segmenter.segment(frame)
+        mask = segmenter.segment(frame, dtype=mask_dtype)
         effect_start = time.perf_counter()
         out = frame if effect is None else effect(frame, mask)
         end = time.perf_counter()

@@ -10,6 +10,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
+from bgseg.runtime import memory
+
 QUEUE_SIZE = 4
 _END = object()
 
@@ -45,7 +49,9 @@ def _get(channel, stop):
 def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=None, show=None,
                    times=None):
     """Segment and composite `frames` (an iterable of RGB frames or `(seconds, frame)` pairs)
-    into `writer` (and/or `show`, which returns False to stop); returns the frame count."""
+    into `writer` (and/or `show`, which returns False to stop); returns the frame count. Masks
+    reach `effect` as its `mask_dtype` (uint8 for `bgseg.effects.Effect`), else float32."""
+    memory.reuse_freed_memory()
     stop = threading.Event()
     errors = []
     decoded, encoded = queue.Queue(QUEUE_SIZE), queue.Queue(QUEUE_SIZE)
@@ -78,6 +84,7 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
             errors.append(error)
             stop.set()
 
+    mask_dtype = getattr(effect, "mask_dtype", np.float32)  # Effect takes uint8 masks: faster
     workers = [threading.Thread(target=decode, daemon=True, name="bgseg-decode")]
     if writer is not None:
         workers.append(threading.Thread(target=encode, daemon=True, name="bgseg-encode"))
@@ -88,7 +95,7 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         while (item := _get(decoded, stop)) is not _END:
             seconds, frame = item if isinstance(item, tuple) else (None, item)
             start = time.perf_counter()
-            out = effect(frame, segmenter.segment(frame))
+            out = effect(frame, segmenter.segment(frame, dtype=mask_dtype))
             times.process += time.perf_counter() - start
             if writer is not None and not _put(encoded, (out, seconds), stop):
                 break
