@@ -62,12 +62,23 @@ def alpha_of(mask):
 
 def composite(frame, mask, background):
     """`frame * mask + background * (1 - mask)` per pixel in uint8 (OpenCV): each term rounded,
-    so within one grey level of the exact blend; exact where the mask is 0 or 1."""
+    so within one grey level of the exact blend; exact where the mask is 0 or 1. Only the box
+    around the mask's non-zero pixels is blended; the rest is the background."""
     if background.dtype != np.uint8:
         background = np.clip(background + 0.5, 0, 255).astype(np.uint8)
-    alpha = cv2.cvtColor(alpha_of(mask), cv2.COLOR_GRAY2RGB)
-    person = cv2.multiply(frame, alpha, scale=1.0 / 255.0)
-    return cv2.add(person, cv2.multiply(background, cv2.bitwise_not(alpha), scale=1.0 / 255.0))
+    return _blend_into(background.copy(), frame, alpha_of(mask))
+
+
+def _blend_into(out, frame, alpha):
+    """Blend `frame` over the background held in `out` (modified and returned) by uint8 `alpha`."""
+    x, y, w, h = cv2.boundingRect(alpha)  # the non-zero pixels: outside, out stays background
+    if w == 0 or h == 0:
+        return out
+    box = np.s_[y:y + h, x:x + w]
+    weight = cv2.cvtColor(np.ascontiguousarray(alpha[box]), cv2.COLOR_GRAY2RGB)
+    person = cv2.multiply(frame[box], weight, scale=1.0 / 255.0)
+    out[box] = cv2.add(person, cv2.multiply(out[box], cv2.bitwise_not(weight), scale=1.0 / 255.0))
+    return out
 
 
 def blur_background(frame, mask, radius):
@@ -98,7 +109,7 @@ def blur_background(frame, mask, radius):
     # blurred <= 255 * norm, so the ratio stays in range; where norm ~ 0 the person covers it anyway
     background = np.clip(blurred / np.maximum(norm, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8)
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
-    return composite(frame, mask, background)
+    return _blend_into(background, frame, mask)
 
 
 def to_rgba(frame, mask):
