@@ -5,10 +5,10 @@
 Runs `VideoSegmenter` (mask feedback) on a video file (`--video`, looped) or on synthetic frames of
 `--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of
 the effect (`--effect`, composited at full resolution) and of the whole frame, plus end-to-end
-frames/s. Masks are asked for in the effect's `mask_dtype` (uint8), as the video driver
-(`bgseg.runtime.stream`) does. `preview_jpeg` (not in `total`) is the JPEG encoding that `bgseg webcam --preview browser`
-adds per frame; the last line sets the webcam path's per-frame cost against its 30 frames/s
-budget. No TensorFlow is imported.
+frames/s. Masks are asked for in the effect's `mask_dtype` (uint8) and freed memory is reused
+(`bgseg.runtime.memory`), as the video driver (`bgseg.runtime.stream`) does. `preview_jpeg` (not in
+`total`) is the JPEG encoding that `bgseg webcam --preview browser` adds per frame; the last line
+sets the webcam path's per-frame cost against its 30 frames/s budget. No TensorFlow is imported.
 """
 
 import argparse
@@ -21,7 +21,7 @@ import numpy as np
 
 from bgseg import video_io
 from bgseg.effects import Effect
-from bgseg.runtime import VideoSegmenter
+from bgseg.runtime import VideoSegmenter, memory
 
 
 def _frames(args):
@@ -68,6 +68,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
 
+    memory.reuse_freed_memory()
     frames = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
                                smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen,

@@ -246,8 +246,10 @@ class VideoWriter:
         stream.codec_context.time_base = self.time_base
         stream.thread_type = "AUTO"
         if stream.codec_context.name == "libx264":
-            stream.options = {"crf": str(crf), "preset": "veryfast",
-                              "x264-params": "colorprim=bt709:transfer=bt709:colormatrix=bt709"}
+            # veryfast with the cheapest motion search (me=dia:subme=1): a quarter less encoding
+            # time at 720p for the same PSNR and about 4 % more bytes (docs/benchmarks.md)
+            stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params":
+                              "colorprim=bt709:transfer=bt709:colormatrix=bt709:me=dia:subme=1"}
         elif stream.codec_context.name == "libvpx-vp9":
             stream.options = {"crf": str(crf + 8), "b": "0", "deadline": "realtime",
                               "cpu-used": "8", "row-mt": "1"}

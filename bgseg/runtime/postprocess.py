@@ -116,9 +116,27 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     small_p = sharpen(mask_to_frame(mask, *size), strength)
     a, b = guided_coefficients(resize_frame(gray, *size), small_p, radius, eps)
     if np.dtype(dtype) == np.uint8:
-        out = cv2.multiply(gray, mask_to_frame(a * (SCALE * 255.0), width, height),
-                           dtype=cv2.CV_32F)
-        return cv2.add(out, mask_to_frame(b * np.float32(255.0), width, height), dtype=cv2.CV_8U)
+        return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
     out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)
     cv2.add(out, mask_to_frame(b, width, height), dtype=cv2.CV_32F, dst=out)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _apply_uint8(gray, a, b):
+    """`round(gray * a + b)` (uint8, saturated) of the upsampled coefficients, computed only in
+    the box outside which it is 0 for every grey level (`|a| * 255 + |b| < 0.5` at the working
+    size bounds it for the bilinear upsampling too): the background costs nothing."""
+    height, width = gray.shape
+    out = np.zeros((height, width), np.uint8)
+    bound = cv2.scaleAdd(cv2.absdiff(a, 0.0), 255.0, cv2.absdiff(b, 0.0))
+    x, y, w, h = cv2.boundingRect(cv2.compare(bound, 0.5, cv2.CMP_GE))
+    if w == 0 or h == 0:
+        return out
+    sx, sy = width / a.shape[1], height / a.shape[0]  # the box with a pixel of margin, at full size
+    x0, y0 = max(0, int((x - 1) * sx)), max(0, int((y - 1) * sy))
+    x1, y1 = min(width, int(np.ceil((x + w + 1) * sx))), min(height, int(np.ceil((y + h + 1) * sy)))
+    box = np.s_[y0:y1, x0:x1]
+    full_a, full_b = mask_to_frame(a, width, height), mask_to_frame(b, width, height)
+    product = cv2.multiply(gray[box], full_a[box], dtype=cv2.CV_32F)
+    out[box] = cv2.add(product, full_b[box], dtype=cv2.CV_8U)
+    return out

@@ -1,8 +1,11 @@
 """The one video driver shared by `bgseg video`, `bgseg webcam` and the Beam video step.
 
-Decoding, segment+composite and encoding run as three stages joined by small bounded queues, so
-FFmpeg's decode and encode overlap the model (the interpreter itself stays on one thread). An
-exception in any stage stops the others and is raised here; nothing deadlocks on error or abort.
+Decoding, segmentation and composite+encoding run as three stages joined by small bounded queues,
+so FFmpeg's decode and encode and the effect overlap the model (the interpreter itself stays on
+one thread). When frames are shown (`show`, the webcam preview) the effect runs in the caller's
+thread instead, which shows them. OpenCV, the interpreter and FFmpeg release the GIL while they
+work, so the stages run on separate cores. An exception in any stage stops the others and is
+raised here; nothing deadlocks on error or abort.
 """
 
 import queue
@@ -20,10 +23,13 @@ _END = object()
 
 @dataclass
 class StageTimes:
-    """Seconds spent in each stage (decode and encode run beside the model)."""
+    """Seconds spent in each stage (decode and encode run beside the model): `process` is the
+    segmentation, `effect` the compositing (on the encode thread unless frames are shown), `encode`
+    the writer alone."""
 
     decode: float = 0.0
     process: float = 0.0
+    effect: float = 0.0
     encode: float = 0.0
 
 
@@ -74,11 +80,18 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         finally:
             _put(decoded, _END, stop)
 
+    def composite(frame, mask):
+        start = time.perf_counter()
+        out = effect(frame, mask)
+        times.effect += time.perf_counter() - start
+        return out
+
     def encode():
         try:
             while (item := _get(encoded, stop)) is not _END:
+                out, seconds = item if show is not None else (composite(*item[:2]), item[2])
                 start = time.perf_counter()
-                writer.write(*item)
+                writer.write(out, seconds)
                 times.encode += time.perf_counter() - start
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
@@ -95,9 +108,14 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         while (item := _get(decoded, stop)) is not _END:
             seconds, frame = item if isinstance(item, tuple) else (None, item)
             start = time.perf_counter()
-            out = effect(frame, segmenter.segment(frame, dtype=mask_dtype))
+            mask = segmenter.segment(frame, dtype=mask_dtype)
             times.process += time.perf_counter() - start
-            if writer is not None and not _put(encoded, (out, seconds), stop):
+            if show is None:  # composited on the encode thread
+                item = (frame, mask, seconds)
+            else:
+                out = composite(frame, mask)
+                item = (out, seconds)
+            if writer is not None and not _put(encoded, item, stop):
                 break
             count += 1
             if progress is not None:
