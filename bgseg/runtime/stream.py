@@ -52,11 +52,27 @@ def _get(channel, stop):
     return _END
 
 
+def _direct(frames, max_frames, times):
+    """The items of `frames` (a live source that reads on its own thread), at most `max_frames`."""
+    iterator = iter(frames)
+    count = 0
+    while max_frames is None or count < max_frames:
+        start = time.perf_counter()
+        item = next(iterator, _END)
+        times.decode += time.perf_counter() - start
+        if item is _END:
+            return
+        count += 1
+        yield item
+
+
 def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=None, show=None,
-                   times=None):
+                   times=None, live=False):
     """Segment and composite `frames` (an iterable of RGB frames or `(seconds, frame)` pairs)
     into `writer` (and/or `show`, which returns False to stop); returns the frame count. Masks
-    reach `effect` as its `mask_dtype` (uint8 for `bgseg.effects.Effect`), else float32."""
+    reach `effect` as its `mask_dtype` (uint8 for `bgseg.effects.Effect`), else float32. A `live`
+    source (`bgseg.capture.LatestFrames`) is read directly, with no queue in between: each frame
+    processed is the newest one captured."""
     memory.reuse_freed_memory()
     stop = threading.Event()
     errors = []
@@ -98,14 +114,17 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
             stop.set()
 
     mask_dtype = getattr(effect, "mask_dtype", np.float32)  # Effect takes uint8 masks: faster
-    workers = [threading.Thread(target=decode, daemon=True, name="bgseg-decode")]
+    workers = [] if live else [threading.Thread(target=decode, daemon=True, name="bgseg-decode")]
+    encoder = None
     if writer is not None:
-        workers.append(threading.Thread(target=encode, daemon=True, name="bgseg-encode"))
+        encoder = threading.Thread(target=encode, daemon=True, name="bgseg-encode")
+        workers.append(encoder)
     for worker in workers:
         worker.start()
+    source = _direct(frames, max_frames, times) if live else iter(lambda: _get(decoded, stop), _END)
     count = 0
     try:
-        while (item := _get(decoded, stop)) is not _END:
+        for item in source:
             seconds, frame = item if isinstance(item, tuple) else (None, item)
             start = time.perf_counter()
             mask = segmenter.segment(frame, dtype=mask_dtype)
@@ -126,12 +145,13 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         stop.set()
         raise
     finally:
-        if writer is not None:
+        if encoder is not None:
             if not stop.is_set():
                 _put(encoded, _END, stop)
-            workers[1].join()
+            encoder.join()
         stop.set()  # releases the decoder (max frames reached, `show` said stop, or an error)
-        workers[0].join()
+        for worker in workers:
+            worker.join()
     if errors:
         raise errors[0]
     return count
@@ -188,7 +208,7 @@ def segment_video(source, output, segmenter, effect, *, overwrite=False, max_fra
             newest = frames_in = LatestFrames(frames_in)
         try:
             frames = process_stream(frames_in, writer, segmenter, effect, max_frames,
-                                    progress, show, times)
+                                    progress, show, times, live=live)
             short = _stopped_early(reader, frames, max_frames)
             if short and strict:
                 raise InputError(source, f"{short}; nothing was written (--strict)")
