@@ -62,8 +62,9 @@ def alpha_of(mask):
 
 def composite(frame, mask, background):
     """`frame * mask + background * (1 - mask)` per pixel in uint8 (OpenCV): each term rounded,
-    so within one grey level of the exact blend; exact where the mask is 0 or 1. Only the box
-    around the mask's non-zero pixels is blended; the rest is the background."""
+    so within one grey level of the exact blend by the uint8 mask (a float mask is rounded to
+    1/255 first: 1.5 levels); exact where the mask is 0 or 1. Only the box around the mask's
+    non-zero pixels is blended; the rest is the background."""
     if background.dtype != np.uint8:
         background = np.clip(background + 0.5, 0, 255).astype(np.uint8)
     return _blend_into(background.copy(), frame, alpha_of(mask))

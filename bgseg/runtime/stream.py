@@ -52,6 +52,12 @@ def _get(channel, stop):
     return _END
 
 
+def _drain(channel, stop):
+    """The items put into `channel` until its end (or `stop`)."""
+    while (item := _get(channel, stop)) is not _END:
+        yield item
+
+
 def _direct(frames, max_frames, times):
     """The items of `frames` (a live source that reads on its own thread), at most `max_frames`."""
     iterator = iter(frames)
@@ -121,7 +127,7 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         workers.append(encoder)
     for worker in workers:
         worker.start()
-    source = _direct(frames, max_frames, times) if live else iter(lambda: _get(decoded, stop), _END)
+    source = _direct(frames, max_frames, times) if live else _drain(decoded, stop)
     count = 0
     try:
         for item in source:
