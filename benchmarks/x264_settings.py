@@ -3,9 +3,9 @@
     python -m benchmarks.x264_settings --frames 120
 
 Encodes the first `--frames` frames of ../shared/data/videos/juggle.mp4 (1280x720, converted to
-yuv420p BT.709 once, beforehand) at `--crf` with each setting and prints the CPU milliseconds
-per frame of the encoder (all its threads), the file size and the mean luma PSNR of the decoded
-result against its input.
+yuv420p BT.709 once, beforehand, as `bgseg.video_io.VideoWriter` converts them) at `--crf` with
+each setting and prints the CPU milliseconds per frame of the encoder (all its threads), the file
+size and the mean luma PSNR of the decoded result against its input.
 """
 
 import argparse
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import heldout
+from bgseg import video_io
 
 SOURCE = heldout.DEFAULT_DATA / "videos" / "juggle.mp4"
 BT709 = "colorprim=bt709:transfer=bt709:colormatrix=bt709"
@@ -45,9 +46,10 @@ def main(argv=None):
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--crf", type=int, default=23)
     args = parser.parse_args(argv)
-    with av.open(str(SOURCE)) as source:
-        frames = [f.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
-                  for _, f in zip(range(args.frames), source.decode(video=0))]
+    with video_io.VideoReader(SOURCE) as reader:  # as VideoWriter converts them
+        frames = [av.VideoFrame.from_ndarray(f, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+            for _, f in zip(range(args.frames), reader)]
     print(f"{SOURCE.name}: {len(frames)} frames {frames[0].width}x{frames[0].height}, "
           f"crf {args.crf}")
     print("| setting | encode CPU ms / frame | bytes | luma PSNR dB |\n|---|---|---|---|")
