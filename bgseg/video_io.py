@@ -12,6 +12,7 @@ import shutil
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from bgseg.io import IMAGE_EXTENSIONS, InputError, OutputExists, check_output, output_temp_file
@@ -265,7 +266,7 @@ class VideoWriter:
         import av
 
         if frame.ndim == 2:
-            frame = np.repeat(frame[:, :, None], 3, axis=2)
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
         if frame.shape[2] == 4:
             if not self.alpha:
                 raise InputError(self.path, "RGBA frames given to a writer opened without alpha")

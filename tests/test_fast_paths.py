@@ -98,3 +98,13 @@ def test_effects_take_uint8_masks_like_float_ones(scene):
         difference = np.abs(effect(frame, alpha).astype(np.int16) - effect(frame, mask))
         assert difference.max() <= 2
     assert effects.Effect(blur=15).mask_dtype == np.uint8
+
+
+def test_rgba_of_any_size_and_layout():
+    rng = np.random.default_rng(2)
+    for height, width in ((1, 1), (2, 2), (37, 101)):
+        padded = rng.integers(0, 256, (height + 2, width + 4, 3), np.uint8)
+        frame = padded[1:height + 1, 2:width + 2]  # a view, as crops are
+        mask = rng.random((height, width), dtype=np.float32)
+        expected = np.dstack([frame, effects.alpha_of(mask)])
+        assert np.array_equal(effects.to_rgba(frame, mask), expected)
