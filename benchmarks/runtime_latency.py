@@ -65,10 +65,13 @@ def main(argv=None):
                         help="motion compensation (default: on, the runtime's)")
     parser.add_argument("--effect", default="green",
                         help="none, blur, alpha or a --background value (default: green)")
+    parser.add_argument("--reuse-memory", action=argparse.BooleanOptionalAction, default=True,
+                        help="glibc malloc keeps freed frame buffers (the video driver's setting)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
 
-    memory.reuse_freed_memory()
+    if args.reuse_memory:
+        memory.reuse_freed_memory()
     frames = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
                                smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen,
