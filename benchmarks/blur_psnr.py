@@ -36,7 +36,8 @@ def pyramid_blur(frame, mask, radius):
     norm = cv2.GaussianBlur(weight, (0, 0), sigma)
     background = np.clip(blurred / np.maximum(norm, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8)
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
-    return effects.composite(frame, mask, background)
+    mask = np.ascontiguousarray(mask, dtype=np.float32)  # the float composite of that time
+    return cv2.blendLinear(frame, background, mask, 1.0 - mask)
 
 
 def psnr(a, b):

@@ -5,9 +5,10 @@
 Runs `VideoSegmenter` (mask feedback) on a video file (`--video`, looped) or on synthetic frames of
 `--size WxH`, discards `--warmup` frames, and prints median and p90 milliseconds of each stage, of
 the effect (`--effect`, composited at full resolution) and of the whole frame, plus end-to-end
-frames/s. `preview_jpeg` (not in `total`) is the JPEG encoding that `bgseg webcam --preview browser`
-adds per frame; the last line sets the webcam path's per-frame cost against its 30 frames/s
-budget. No TensorFlow is imported.
+frames/s. Masks are asked for in the effect's `mask_dtype` (uint8) and freed memory is reused
+(`bgseg.runtime.memory`), as the video driver (`bgseg.runtime.stream`) does. `preview_jpeg` (not in
+`total`) is the JPEG encoding that `bgseg webcam --preview browser` adds per frame; the last line
+sets the webcam path's per-frame cost against its 30 frames/s budget. No TensorFlow is imported.
 """
 
 import argparse
@@ -20,7 +21,7 @@ import numpy as np
 
 from bgseg import video_io
 from bgseg.effects import Effect
-from bgseg.runtime import VideoSegmenter
+from bgseg.runtime import VideoSegmenter, memory
 
 
 def _frames(args):
@@ -64,14 +65,19 @@ def main(argv=None):
                         help="motion compensation (default: on, the runtime's)")
     parser.add_argument("--effect", default="green",
                         help="none, blur, alpha or a --background value (default: green)")
+    parser.add_argument("--reuse-memory", action=argparse.BooleanOptionalAction, default=True,
+                        help="glibc malloc keeps freed frame buffers (the video driver's setting)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
 
+    if args.reuse_memory:
+        memory.reuse_freed_memory()
     frames = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
                                smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen,
                                motion=args.motion)
     effect = _effect(args.effect)
+    mask_dtype = getattr(effect, "mask_dtype", np.float32)  # as the video driver asks
     rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": [], "preview_jpeg": []}
     runs = []
     start_all = None
@@ -80,7 +86,7 @@ def main(argv=None):
             start_all = time.perf_counter()
         frame = frames[i % len(frames)]
         start = time.perf_counter()
-        mask = segmenter.segment(frame)
+        mask = segmenter.segment(frame, dtype=mask_dtype)
         effect_start = time.perf_counter()
         out = frame if effect is None else effect(frame, mask)
         end = time.perf_counter()

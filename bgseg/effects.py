@@ -1,9 +1,11 @@
 """Background effects at the frame's full resolution: replace (image, colour, looped video), blur,
 transparent RGBA, bare mask.
 
-Frames are RGB uint8 `(H, W, 3)`; masks are float32 `(H, W)` person probabilities in [0, 1] at the
-same size (upsample model-resolution masks first, e.g. with `Segmenter`). Compositing is done in
-float so soft edges stay soft.
+Frames are RGB uint8 `(H, W, 3)`; masks are `(H, W)` person probabilities at the same size
+(upsample model-resolution masks first, e.g. with `Segmenter`): float32 in [0, 1], or uint8 0-255
+(`Segmenter.segment(frame, dtype=numpy.uint8)`, the video driver's choice: no full-size float
+image on the way). Compositing is done per pixel in uint8 by OpenCV, rounded to the nearest grey
+level, so soft edges stay soft.
 """
 
 from pathlib import Path
@@ -49,12 +51,35 @@ def cover(image, width, height):
     return resized[y:y + height, x:x + width]
 
 
+def alpha_of(mask):
+    """A mask as uint8 0-255: itself when uint8, else `round(255 * mask)` clipped to 0-255."""
+    if mask.dtype == np.uint8:
+        return mask
+    if mask.size <= 4:  # OpenCV would read so few values as a scalar
+        return np.clip(np.rint(mask * 255.0), 0, 255).astype(np.uint8)
+    return cv2.multiply(np.asarray(mask, np.float32), 255.0, dtype=cv2.CV_8U)
+
+
 def composite(frame, mask, background):
-    """`frame * mask + background * (1 - mask)`, computed per pixel in float (cv2.blendLinear)."""
-    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    """`frame * mask + background * (1 - mask)` per pixel in uint8 (OpenCV): each term rounded,
+    so within one grey level of the exact blend by the uint8 mask (a float mask is rounded to
+    1/255 first: 1.5 levels); exact where the mask is 0 or 1. Only the box around the mask's
+    non-zero pixels is blended; the rest is the background."""
     if background.dtype != np.uint8:
         background = np.clip(background + 0.5, 0, 255).astype(np.uint8)
-    return cv2.blendLinear(frame, background, mask, 1.0 - mask)
+    return _blend_into(background.copy(), frame, alpha_of(mask))
+
+
+def _blend_into(out, frame, alpha):
+    """Blend `frame` over the background held in `out` (modified and returned) by uint8 `alpha`."""
+    x, y, w, h = cv2.boundingRect(alpha)  # the non-zero pixels: outside, out stays background
+    if w == 0 or h == 0:
+        return out
+    box = np.s_[y:y + h, x:x + w]
+    weight = cv2.cvtColor(np.ascontiguousarray(alpha[box]), cv2.COLOR_GRAY2RGB)
+    person = cv2.multiply(frame[box], weight, scale=1.0 / 255.0)
+    out[box] = cv2.add(person, cv2.multiply(out[box], cv2.bitwise_not(weight), scale=1.0 / 255.0))
+    return out
 
 
 def blur_background(frame, mask, radius):
@@ -71,12 +96,13 @@ def blur_background(frame, mask, radius):
     height, width = mask.shape
     factor = 2 ** max(0, int(np.log2(radius / 2.0)))
     size = (max(1, round(width / factor)), max(1, round(height / factor)))
-    image, small = frame, np.asarray(mask, np.float32)
+    mask = alpha_of(mask)
+    image, small = frame, mask
     while image.shape[1] > size[0] * 1.5:  # area-average by 2 (OpenCV's fast path) down to size
         half = (max(size[0], round(image.shape[1] / 2)), max(size[1], round(image.shape[0] / 2)))
         image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
         small = cv2.resize(small, half, interpolation=cv2.INTER_AREA)
-    weight = cv2.subtract(1.0, small)
+    weight = cv2.subtract(1.0, cv2.multiply(small, 1.0 / 255.0, dtype=cv2.CV_32F))
     weighted = cv2.multiply(image, cv2.merge([weight] * 3), dtype=cv2.CV_32F)
     sigma = radius * image.shape[1] / width
     blurred = cv2.GaussianBlur(weighted, (0, 0), sigma)
@@ -84,18 +110,23 @@ def blur_background(frame, mask, radius):
     # blurred <= 255 * norm, so the ratio stays in range; where norm ~ 0 the person covers it anyway
     background = np.clip(blurred / np.maximum(norm, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8)
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
-    return composite(frame, mask, background)
+    return _blend_into(background, frame, mask)
 
 
 def to_rgba(frame, mask):
     """RGBA uint8 with alpha = mask (a transparent cut-out)."""
-    alpha = np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return np.dstack([frame, alpha])
+    alpha = alpha_of(mask)
+    if alpha.size <= 4:  # OpenCV would read so few values as a scalar
+        return np.dstack([frame, alpha])
+    out = cv2.cvtColor(frame, cv2.COLOR_RGB2RGBA)  # ten times faster than numpy.dstack at 720p
+    cv2.mixChannels([alpha], [out], [0, 3])
+    return out
 
 
 def mask_image(mask):
     """The mask as a grayscale uint8 image (255 = person)."""
-    return np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    alpha = alpha_of(mask)
+    return alpha.copy() if alpha is mask else alpha
 
 
 class VideoBackground:
@@ -175,6 +206,8 @@ class Effect:
                 self._cache = np.empty((height, width, 3), np.uint8)
                 self._cache[:] = self._color
         return self._cache
+
+    mask_dtype = np.uint8  # masks it composites fastest (float32 ones work too)
 
     def __call__(self, frame, mask):
         if frame.shape[:2] != mask.shape:

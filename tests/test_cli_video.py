@@ -70,11 +70,11 @@ def test_failure_midway_leaves_no_output(tmp_path, model, clip, monkeypatch):
     calls = []
     original = VideoSegmenter.segment
 
-    def failing(self, frame):
+    def failing(self, frame, **options):
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("simulated crash")
-        return original(self, frame)
+        return original(self, frame, **options)
 
     monkeypatch.setattr(VideoSegmenter, "segment", failing)
     out = tmp_path / "out.mp4"

@@ -53,3 +53,58 @@ def test_sharpen_matches_the_formula(strength):
     out = postprocess.sharpen(mask, strength)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, reference_sharpen(mask, strength), atol=1e-6)
+
+
+def test_guided_filter_uint8_is_the_rounded_float_one(scene):
+    """The uint8 output (computed only in the box where it can be non-zero) is the float output
+    rounded, within one grey level; far from the person it is exactly 0."""
+    frame, mask = scene
+    big = cv2.resize(frame, (1280, 720))
+    person = np.zeros((360, 640), np.float32)
+    person[100:250, 300:420] = 1.0
+    for soft in (mask, person):
+        exact = postprocess.guided_filter(big, soft, strength=2.0)
+        fast = postprocess.guided_filter(big, soft, strength=2.0, dtype=np.uint8)
+        assert fast.dtype == np.uint8 and fast.shape == (720, 1280)
+        assert np.abs(fast.astype(np.int16) - np.rint(exact * 255)).max() <= 1
+    assert fast[:150].max() == 0 and fast[:, :500].max() == 0
+    with pytest.raises(ValueError, match="dtype"):
+        postprocess.guided_filter(big, person, dtype=np.float64)
+
+
+def test_uint8_composite_is_within_a_grey_level_of_the_float_blend(scene):
+    frame, mask = scene
+    background = np.random.default_rng(1).integers(0, 256, frame.shape, np.uint8)
+    alpha = effects.alpha_of(mask)
+    for given, weight, tolerance in ((alpha, alpha / 255.0, 1.0), (mask, mask, 1.5)):
+        exact = frame * weight[..., None] + background * (1.0 - weight[..., None])
+        out = effects.composite(frame, given, background)
+        assert np.abs(out - exact).max() <= tolerance + 1e-3
+    person = np.zeros_like(mask)
+    person[50:100, 60:200] = 1.0
+    out = effects.composite(frame, person, background)
+    assert np.array_equal(out[50:100, 60:200], frame[50:100, 60:200])
+    assert np.array_equal(out[100:], background[100:])  # outside the box: the background itself
+    assert not np.shares_memory(out, background)
+
+
+def test_effects_take_uint8_masks_like_float_ones(scene):
+    frame, mask = scene
+    alpha = effects.alpha_of(mask)
+    assert alpha.dtype == np.uint8 and np.abs(alpha - mask * 255).max() <= 0.5 + 1e-3
+    assert effects.alpha_of(np.array([[0.5, -1.0, 2.0]], np.float32)).tolist() == [[128, 0, 255]]
+    for effect in (effects.Effect(blur=15), effects.Effect(background=(0, 255, 0)),
+                   effects.Effect(alpha=True), effects.Effect(mask_only=True)):
+        difference = np.abs(effect(frame, alpha).astype(np.int16) - effect(frame, mask))
+        assert difference.max() <= 2
+    assert effects.Effect(blur=15).mask_dtype == np.uint8
+
+
+def test_rgba_of_any_size_and_layout():
+    rng = np.random.default_rng(2)
+    for height, width in ((1, 1), (2, 2), (37, 101)):
+        padded = rng.integers(0, 256, (height + 2, width + 4, 3), np.uint8)
+        frame = padded[1:height + 1, 2:width + 2]  # a view, as crops are
+        mask = rng.random((height, width), dtype=np.float32)
+        expected = np.dstack([frame, effects.alpha_of(mask)])
+        assert np.array_equal(effects.to_rgba(frame, mask), expected)

@@ -207,3 +207,29 @@ def test_sharpen_makes_masks_opaque_without_moving_the_boundary(tiny_tflite):
     np.testing.assert_array_equal(soft.previous_mask, sharp_seg.previous_mask)
     with pytest.raises(ValueError, match="sharpen"):
         Segmenter(tiny_tflite(4, "float32"), sharpen=0.5)
+
+
+@pytest.mark.parametrize("refine", [True, False])
+def test_uint8_masks_are_the_rounded_float_ones(tiny_tflite, refine):
+    """`segment(frame, dtype=numpy.uint8)` (what the video driver asks for) is the float mask
+    rounded to 0-255, for images and streams; other dtypes are refused."""
+    rng = np.random.default_rng(5)
+    frames = [rng.integers(0, 256, (90, 160, 3), np.uint8) for _ in range(3)]
+    image = Segmenter(tiny_tflite(channels=3), refine=refine)
+    exact, fast = image.segment(frames[0]), image.segment(frames[0], dtype=np.uint8)
+    assert exact.dtype == np.float32 and fast.dtype == np.uint8 and fast.shape == (90, 160)
+    assert np.abs(fast.astype(np.int16) - np.rint(exact * 255)).max() <= 1
+    floats = VideoSegmenter(tiny_tflite(), refine=refine)
+    uint8s = VideoSegmenter(tiny_tflite(), refine=refine)
+    for frame in frames:
+        exact, fast = floats.segment(frame), uint8s.segment(frame, dtype=np.uint8)
+        assert np.abs(fast.astype(np.int16) - np.rint(exact * 255)).max() <= 1
+    with pytest.raises(ValueError, match="dtype"):
+        uint8s.segment(frames[0], dtype=np.float64)
+
+
+def test_reuse_freed_memory_is_idempotent():
+    from bgseg.runtime import memory
+
+    first = memory.reuse_freed_memory()
+    assert isinstance(first, bool) and memory.reuse_freed_memory() is first

@@ -36,13 +36,16 @@ class MotionCompensator:
         self.flow = None
         self.confidence = None
 
-    def update(self, frame):
-        """Take the next RGB frame; True when a flow to the previous frame is now available (False
-        on the first frame and after the frame size changed)."""
+    def update(self, frame, gray=None):
+        """Take the next RGB frame (`gray`: its grayscale at full size, when the caller has it);
+        True when a flow to the previous frame is now available (False on the first frame and
+        after the frame size changed)."""
         height, width = frame.shape[:2]
         scale = min(1.0, self.work_side / max(height, width))
         size = (max(16, round(width * scale)), max(16, round(height * scale)))
-        gray = resize_frame(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), *size)
+        if gray is None:
+            gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        gray = resize_frame(gray, *size)
         previous, self._previous = self._previous, gray
         same = previous is not None and self._frame_shape == frame.shape
         self._frame_shape = frame.shape

@@ -71,7 +71,31 @@ def _box(x, radius):
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=360, strength=1.0):
+WORK_SIZE = 360  # shorter side (pixels) at which the guided filter fits its coefficients
+
+
+def working_size(height, width, work_side=WORK_SIZE):
+    """(width, height) of a `height` x `width` frame scaled so its shorter side is at most
+    `work_side` pixels: where `guided_filter` fits its coefficients."""
+    scale = min(1.0, work_side / min(height, width))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def guided_coefficients(small_gray, mask, radius=2, eps=1e-4):
+    """The guided filter's box-averaged linear coefficients `(a, b)` (float32, the size of
+    `small_gray`) with `mask ~ a * gray / 255 + b`: `small_gray` uint8, `mask` float32 of the same
+    size."""
+    guide = cv2.multiply(small_gray, float(SCALE), dtype=cv2.CV_32F)
+    mean_i, mean_p = _box(guide, radius), _box(mask, radius)
+    var_i = cv2.subtract(_box(cv2.multiply(guide, guide), radius), cv2.multiply(mean_i, mean_i))
+    cov_ip = cv2.subtract(_box(cv2.multiply(guide, mask), radius), cv2.multiply(mean_i, mean_p))
+    a = cv2.divide(cov_ip, cv2.add(var_i, float(eps)))
+    b = cv2.subtract(mean_p, cv2.multiply(a, mean_i))
+    return _box(a, radius), _box(b, radius)
+
+
+def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength=1.0, gray=None,
+                  dtype=np.float32):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
 
     The fast guided filter (He et al.): the linear coefficients mapping the frame's grayscale to the
@@ -79,22 +103,40 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=360, strength=1.0):
     (`radius` is counted there), then upsampled and applied to the full-resolution frame, so the
     mask follows the frame's edges at a cost that barely depends on the frame size. `mask` (float32
     in [0, 1]) may have any resolution, e.g. the model's; `strength` sharpens it (`sharpen`) at the
-    working resolution first.
+    working resolution first. `gray`: the frame's grayscale when the caller has it already.
+    `dtype` np.uint8 returns `round(255 * mask)` computed without a full-size float image (what
+    the effects composite fastest); np.float32 the mask in [0, 1].
     """
+    if np.dtype(dtype) not in (np.float32, np.uint8):
+        raise ValueError(f"dtype must be float32 or uint8, got {np.dtype(dtype)}")
     height, width = guide.shape[:2]
-    gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
-    scale = min(1.0, work_size / min(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small_i = resize_frame(gray, *size).astype(np.float32) * SCALE
-    small_p = sharpen(cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR), strength)
-    mean_i = _box(small_i, radius)
-    mean_p = _box(small_p, radius)
-    var_i = _box(small_i * small_i, radius) - mean_i * mean_i
-    cov_ip = _box(small_i * small_p, radius) - mean_i * mean_p
-    a = cov_ip / (var_i + np.float32(eps))
-    b = mean_p - a * mean_i
-    mean_a = mask_to_frame(_box(a, radius) * SCALE, width, height)
-    mean_b = mask_to_frame(_box(b, radius), width, height)
-    out = cv2.multiply(gray, mean_a, dtype=cv2.CV_32F)
-    cv2.add(out, mean_b, dst=out)
+    if gray is None:
+        gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
+    size = working_size(height, width, work_size)
+    small_p = sharpen(mask_to_frame(mask, *size), strength)
+    a, b = guided_coefficients(resize_frame(gray, *size), small_p, radius, eps)
+    if np.dtype(dtype) == np.uint8:
+        return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
+    out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)
+    cv2.add(out, mask_to_frame(b, width, height), dtype=cv2.CV_32F, dst=out)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _apply_uint8(gray, a, b):
+    """`round(gray * a + b)` (uint8, saturated) of the upsampled coefficients, computed only in
+    the box outside which it is 0 for every grey level (`|a| * 255 + |b| < 0.5` at the working
+    size bounds it for the bilinear upsampling too): the background costs nothing."""
+    height, width = gray.shape
+    out = np.zeros((height, width), np.uint8)
+    bound = cv2.scaleAdd(cv2.absdiff(a, 0.0), 255.0, cv2.absdiff(b, 0.0))
+    x, y, w, h = cv2.boundingRect(cv2.compare(bound, 0.5, cv2.CMP_GE))
+    if w == 0 or h == 0:
+        return out
+    sx, sy = width / a.shape[1], height / a.shape[0]  # the box with a pixel of margin, at full size
+    x0, y0 = max(0, int((x - 1) * sx)), max(0, int((y - 1) * sy))
+    x1, y1 = min(width, int(np.ceil((x + w + 1) * sx))), min(height, int(np.ceil((y + h + 1) * sy)))
+    box = np.s_[y0:y1, x0:x1]
+    full_a, full_b = mask_to_frame(a, width, height), mask_to_frame(b, width, height)
+    product = cv2.multiply(gray[box], full_a[box], dtype=cv2.CV_32F)
+    out[box] = cv2.add(product, full_b[box], dtype=cv2.CV_8U)
+    return out

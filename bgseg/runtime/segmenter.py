@@ -2,6 +2,7 @@
 
 import time
 
+import cv2
 import numpy as np
 
 from bgseg import contract
@@ -25,9 +26,22 @@ CANVAS_SIDE = 960  # longest side of the frame-shaped mask that zoomed crops are
 
 
 def _canvas_size(image):
+    """The frame-shaped mask's (width, height): the guided filter's working size (shorter side
+    at most `postprocess.WORK_SIZE`), its longer side at most `CANVAS_SIDE`, so smoothing, motion
+    compensation and the refinement all run at the resolution the refinement fits at."""
     height, width = image.shape[:2]
-    scale = min(1.0, CANVAS_SIDE / max(height, width))
+    scale = min(1.0, CANVAS_SIDE / max(height, width), postprocess.WORK_SIZE / min(height, width))
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+MASK_DTYPES = (np.float32, np.uint8)
+
+
+def _check_dtype(dtype):
+    if np.dtype(dtype) not in MASK_DTYPES:
+        raise ValueError(f"dtype must be numpy.float32 (probabilities in [0, 1]) or numpy.uint8 "
+                         f"(0-255), got {dtype!r}")
+    return np.dtype(dtype)
 
 
 def _frame_shaped(mask, image):
@@ -139,21 +153,30 @@ class Segmenter:
         canvas[y0:y1, x0:x1] = self._look(image, canvas.shape, box, prior)
         return canvas
 
-    def _finish(self, image, mask):
-        """Upsample to the image size, optionally refine; closes the timing of the call."""
+    def _finish(self, image, mask, dtype, gray=None):
+        """Upsample to the image size as `dtype`, optionally refine; closes the timing of the
+        call."""
         height, width = image.shape[:2]
         if self.refine:
             full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps,
-                                             strength=self.sharpen)
+                                             strength=self.sharpen, gray=gray, dtype=dtype)
         else:
-            full = contract.mask_to_frame(postprocess.sharpen(mask, self.sharpen), width, height)
+            sharp = postprocess.sharpen(mask, self.sharpen)
+            if dtype == np.uint8:  # quantized before the upsampling: a uint8 resize is cheaper
+                sharp = cv2.multiply(sharp, 255.0, dtype=cv2.CV_8U)
+            full = contract.mask_to_frame(sharp, width, height)
+            if full is mask:
+                full = full.copy()
         timings = self.timings  # post: everything else since _start
         timings["post"] = time.perf_counter() - self._started - timings["pre"] - timings["invoke"]
         return full
 
-    def segment(self, image):
-        """Person probability (float32, image size) of one RGB uint8 image."""
+    def segment(self, image, dtype=np.float32):
+        """Person probability (image size) of one RGB uint8 image: float32 in [0, 1], or with
+        `dtype=numpy.uint8` the same rounded to 0-255 (computed without a full-size float image;
+        what `bgseg.effects` composites fastest)."""
         _check_frame(image)
+        dtype = _check_dtype(dtype)
         self._start()
         mask = self._infer(image, None)
         if self.zoom:
@@ -165,7 +188,7 @@ class Segmenter:
             boxes = zoom.people_boxes(canvas, reference, self.zoom_margin, self.zoom_people)
             if boxes:
                 mask = self._person_looks(image, canvas, boxes)
-        return self._finish(image, mask)
+        return self._finish(image, mask, dtype)
 
     __call__ = segment
 
@@ -239,10 +262,11 @@ class VideoSegmenter(Segmenter):
         if self.motion is not None:
             self.motion.reset()
 
-    def _follow_motion(self, frame):
-        """Move the previous frame's masks onto `frame` along the optical flow; returns the
-        per-pixel trust in the moved output for smoothing (None: no motion compensation)."""
-        if self.motion is None or not self.motion.update(frame):
+    def _follow_motion(self, frame, gray):
+        """Move the previous frame's masks onto `frame` (`gray`: its grayscale, any size) along
+        the optical flow; returns the per-pixel trust in the moved output for smoothing (None: no
+        motion compensation)."""
+        if self.motion is None or not self.motion.update(frame, gray):
             return None
         if self.previous_mask is not None:
             self.previous_mask = self.motion.warp(self.previous_mask)
@@ -270,11 +294,16 @@ class VideoSegmenter(Segmenter):
         self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
         return canvas
 
-    def segment(self, frame):
-        """Person probability (float32, frame size) of the next RGB uint8 frame of the stream."""
+    def segment(self, frame, dtype=np.float32):
+        """Person probability (frame size) of the next RGB uint8 frame of the stream: float32 in
+        [0, 1], or 0-255 with `dtype=numpy.uint8` (see `Segmenter.segment`)."""
         _check_frame(frame)
+        dtype = _check_dtype(dtype)
         self._start()
-        trust = self._follow_motion(frame)
+        gray = None
+        if self.refine or self.motion is not None:  # both look at the grayscale frame
+            gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        trust = self._follow_motion(frame, gray)
         raw = self._tracked(frame) if self.zoom else self._infer(frame, self.previous_mask)
         self.previous_mask = raw
         previous = self._previous_output
@@ -284,7 +313,7 @@ class VideoSegmenter(Segmenter):
         smoothed = postprocess.hysteresis(smoothed, previous, self.hysteresis, trust)
         self._previous_output = smoothed
         self.frame_index += 1
-        return self._finish(frame, smoothed)
+        return self._finish(frame, smoothed, dtype, gray)
 
     __call__ = segment
 

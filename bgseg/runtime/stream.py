@@ -1,8 +1,11 @@
 """The one video driver shared by `bgseg video`, `bgseg webcam` and the Beam video step.
 
-Decoding, segment+composite and encoding run as three stages joined by small bounded queues, so
-FFmpeg's decode and encode overlap the model (the interpreter itself stays on one thread). An
-exception in any stage stops the others and is raised here; nothing deadlocks on error or abort.
+Decoding, segmentation and composite+encoding run as three stages joined by small bounded queues,
+so FFmpeg's decode and encode and the effect overlap the model (the interpreter itself stays on
+one thread). When frames are shown (`show`, the webcam preview) the effect runs in the caller's
+thread instead, which shows them. OpenCV, the interpreter and FFmpeg release the GIL while they
+work, so the stages run on separate cores. An exception in any stage stops the others and is
+raised here; nothing deadlocks on error or abort.
 """
 
 import queue
@@ -10,16 +13,23 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
+from bgseg.runtime import memory
+
 QUEUE_SIZE = 4
 _END = object()
 
 
 @dataclass
 class StageTimes:
-    """Seconds spent in each stage (decode and encode run beside the model)."""
+    """Seconds spent in each stage (decode and encode run beside the model): `process` is the
+    segmentation, `effect` the compositing (on the encode thread unless frames are shown), `encode`
+    the writer alone."""
 
     decode: float = 0.0
     process: float = 0.0
+    effect: float = 0.0
     encode: float = 0.0
 
 
@@ -42,10 +52,34 @@ def _get(channel, stop):
     return _END
 
 
+def _drain(channel, stop):
+    """The items put into `channel` until its end (or `stop`)."""
+    while (item := _get(channel, stop)) is not _END:
+        yield item
+
+
+def _direct(frames, max_frames, times):
+    """The items of `frames` (a live source that reads on its own thread), at most `max_frames`."""
+    iterator = iter(frames)
+    count = 0
+    while max_frames is None or count < max_frames:
+        start = time.perf_counter()
+        item = next(iterator, _END)
+        times.decode += time.perf_counter() - start
+        if item is _END:
+            return
+        count += 1
+        yield item
+
+
 def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=None, show=None,
-                   times=None):
+                   times=None, live=False):
     """Segment and composite `frames` (an iterable of RGB frames or `(seconds, frame)` pairs)
-    into `writer` (and/or `show`, which returns False to stop); returns the frame count."""
+    into `writer` (and/or `show`, which returns False to stop); returns the frame count. Masks
+    reach `effect` as its `mask_dtype` (uint8 for `bgseg.effects.Effect`), else float32. A `live`
+    source (`bgseg.capture.LatestFrames`) is read directly, with no queue in between: each frame
+    processed is the newest one captured."""
+    memory.reuse_freed_memory()
     stop = threading.Event()
     errors = []
     decoded, encoded = queue.Queue(QUEUE_SIZE), queue.Queue(QUEUE_SIZE)
@@ -68,29 +102,45 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         finally:
             _put(decoded, _END, stop)
 
+    def composite(frame, mask):
+        start = time.perf_counter()
+        out = effect(frame, mask)
+        times.effect += time.perf_counter() - start
+        return out
+
     def encode():
         try:
             while (item := _get(encoded, stop)) is not _END:
+                out, seconds = item if show is not None else (composite(*item[:2]), item[2])
                 start = time.perf_counter()
-                writer.write(*item)
+                writer.write(out, seconds)
                 times.encode += time.perf_counter() - start
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
             stop.set()
 
-    workers = [threading.Thread(target=decode, daemon=True, name="bgseg-decode")]
+    mask_dtype = getattr(effect, "mask_dtype", np.float32)  # Effect takes uint8 masks: faster
+    workers = [] if live else [threading.Thread(target=decode, daemon=True, name="bgseg-decode")]
+    encoder = None
     if writer is not None:
-        workers.append(threading.Thread(target=encode, daemon=True, name="bgseg-encode"))
+        encoder = threading.Thread(target=encode, daemon=True, name="bgseg-encode")
+        workers.append(encoder)
     for worker in workers:
         worker.start()
+    source = _direct(frames, max_frames, times) if live else _drain(decoded, stop)
     count = 0
     try:
-        while (item := _get(decoded, stop)) is not _END:
+        for item in source:
             seconds, frame = item if isinstance(item, tuple) else (None, item)
             start = time.perf_counter()
-            out = effect(frame, segmenter.segment(frame))
+            mask = segmenter.segment(frame, dtype=mask_dtype)
             times.process += time.perf_counter() - start
-            if writer is not None and not _put(encoded, (out, seconds), stop):
+            if show is None:  # composited on the encode thread
+                item = (frame, mask, seconds)
+            else:
+                out = composite(frame, mask)
+                item = (out, seconds)
+            if writer is not None and not _put(encoded, item, stop):
                 break
             count += 1
             if progress is not None:
@@ -101,12 +151,13 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         stop.set()
         raise
     finally:
-        if writer is not None:
+        if encoder is not None:
             if not stop.is_set():
                 _put(encoded, _END, stop)
-            workers[1].join()
+            encoder.join()
         stop.set()  # releases the decoder (max frames reached, `show` said stop, or an error)
-        workers[0].join()
+        for worker in workers:
+            worker.join()
     if errors:
         raise errors[0]
     return count
@@ -163,7 +214,7 @@ def segment_video(source, output, segmenter, effect, *, overwrite=False, max_fra
             newest = frames_in = LatestFrames(frames_in)
         try:
             frames = process_stream(frames_in, writer, segmenter, effect, max_frames,
-                                    progress, show, times)
+                                    progress, show, times, live=live)
             short = _stopped_early(reader, frames, max_frames)
             if short and strict:
                 raise InputError(source, f"{short}; nothing was written (--strict)")
