@@ -128,15 +128,16 @@ def test_people_boxes_give_each_separate_small_person_a_square_of_their_own():
     two = np.maximum(_mask(box=(10, 10, 30, 50)), _mask(box=(160, 50, 180, 90)))
     two[0:2, 100:102] = 0.9  # a speck: below min_area, no look
     shared = zoom.zoom_box(two, max_area=1.0)
-    boxes = zoom.people_boxes(two, zoom._area(shared))
+    boxes = zoom.people_boxes(two, shared)
     assert len(boxes) == 2
     for (x0, y0, x1, y1), (bx0, by0, bx1, by1) in zip(boxes, [(10, 10, 30, 50),
                                                               (160, 50, 180, 90)]):
         assert x1 - x0 == y1 - y0 and x0 <= bx0 and y0 <= by0 and x1 >= bx1 and y1 >= by1
-    assert len(zoom.people_boxes(two, zoom._area(shared), limit=1)) == 1
-    assert zoom.people_boxes(two, zoom._area(shared), limit=0) == []
+    assert len(zoom.people_boxes(two, shared, limit=1)) == 1
+    assert zoom.people_boxes(two, shared, limit=0) == []
+    assert len(zoom.people_boxes(two, None)) == 2  # seen as the whole frame
     one = _mask()  # a single person: the shared crop already is their own
-    assert zoom.people_boxes(one, zoom._area(zoom.zoom_box(one))) == []
+    assert zoom.people_boxes(one, zoom.zoom_box(one)) == []
 
 
 def test_separate_people_get_closer_looks_on_stills_only(small_person):

@@ -184,8 +184,7 @@ class Segmenter:
             box = zoom.zoom_box(canvas, self.zoom_margin)
             if box is not None:
                 mask = self._zoomed(image, canvas, box, None)
-            reference = canvas.size if box is None else (box[2] - box[0]) * (box[3] - box[1])
-            boxes = zoom.people_boxes(canvas, reference, self.zoom_margin, self.zoom_people)
+            boxes = zoom.people_boxes(canvas, box, self.zoom_margin, self.zoom_people)
             if boxes:
                 mask = self._person_looks(image, canvas, boxes)
         return self._finish(image, mask, dtype)

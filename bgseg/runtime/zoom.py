@@ -37,15 +37,16 @@ def zoom_box(mask, margin=0.15, max_area=0.8, threshold=THRESHOLD):
     return _square(person_box(mask, threshold), mask.shape[:2], margin, max_area)
 
 
-def people_boxes(mask, reference, margin=0.15, limit=4, min_area=0.0005, threshold=THRESHOLD):
+def people_boxes(mask, seen, margin=0.15, limit=4, min_area=0.0005, threshold=THRESHOLD):
     """Square crops (as `zoom_box`'s) around each separate person in `mask`, largest first, at
     most `limit`: the connected regions above `threshold` of at least `min_area` of the frame
-    whose crop is under 60 % of the `reference` area (the crop already looked at, or the whole
-    frame): a closer look than the one they had."""
+    whose crop is under 60 % of the crop `seen` already looked at (None: the whole frame): a
+    closer look than the one they had."""
     if limit <= 0:
         return []
     height, width = mask.shape[:2]
-    count, _, stats, _ = cv2.connectedComponentsWithStats((mask > threshold).astype(np.uint8), 8)
+    reference = height * width if seen is None else _area(seen)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((mask > threshold).astype(np.uint8), 8)
     boxes = []
     for x, y, w, h, area in sorted(stats[1:].tolist(), key=lambda s: -s[4]):
         if area < min_area * height * width or len(boxes) == limit:
