@@ -24,6 +24,12 @@ class Solidity:
         return {f"solid_{k}": float(np.mean(v)) if v else None for k, v in self.values.items()}
 
 
+def still(model, image):
+    """`model`'s person probability of an independent still photo: a runtime model's `still()`
+    (what `bgseg image` runs) where it has one, else its per-frame call."""
+    return model.still(image) if hasattr(model, "still") else model(image)
+
+
 def run_image_set(models, items, worst):
     """Mean IoU and solidity of every model on independent still images (prior reset for each;
     a runtime model's `still()` where it has one)."""
@@ -33,7 +39,7 @@ def run_image_set(models, items, worst):
         alphas, scores = {}, []
         for model in models:
             model.reset()
-            alphas[model.name] = model.still(image) if hasattr(model, "still") else model(image)
+            alphas[model.name] = still(model, image)
             scores.append(evaluation.iou(evaluation.binarize(alphas[model.name], THRESHOLD), truth))
             ious[model.name].append(scores[-1])
             solid[model.name].update(alphas[model.name], truth)

@@ -20,6 +20,7 @@ import numpy as np
 
 from benchmarks import heldout
 from benchmarks.compare_mediapipe import DEFAULT_MEDIAPIPE, named_paths
+from benchmarks.protocol import still
 from benchmarks.runners import THRESHOLD, RawModel, RuntimeModel
 from bgseg import evaluation
 
@@ -66,8 +67,7 @@ def main(argv=None):
     for key, image, truth in heldout.coco_person(root, splits=splits):
         for model in models:
             model.reset()
-            score = evaluation.iou(evaluation.binarize(
-                model.still(image) if hasattr(model, "still") else model(image), THRESHOLD), truth)
+            score = evaluation.iou(evaluation.binarize(still(model, image), THRESHOLD), truth)
             scores.setdefault(groups[key], {}).setdefault(model.name, []).append(score)
     rows = [{"group": group, "images": len(next(iter(scores[group].values()))),
              **{name: float(np.mean(v)) for name, v in scores[group].items()}}
