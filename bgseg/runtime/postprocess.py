@@ -72,6 +72,15 @@ def _box(x, radius):
 
 
 WORK_SIZE = 360  # shorter side (pixels) at which the guided filter fits its coefficients
+MASK_DTYPES = (np.float32, np.uint8)  # what masks come back as: probabilities or 0-255
+
+
+def mask_dtype(dtype):
+    """`dtype` as a numpy dtype, checked to be one of `MASK_DTYPES`."""
+    if np.dtype(dtype) not in MASK_DTYPES:
+        raise ValueError(f"dtype must be numpy.float32 (probabilities in [0, 1]) or numpy.uint8 "
+                         f"(0-255), got {dtype!r}")
+    return np.dtype(dtype)
 
 
 def working_size(height, width, work_side=WORK_SIZE):
@@ -107,15 +116,14 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     `dtype` np.uint8 returns `round(255 * mask)` computed without a full-size float image (what
     the effects composite fastest); np.float32 the mask in [0, 1].
     """
-    if np.dtype(dtype) not in (np.float32, np.uint8):
-        raise ValueError(f"dtype must be float32 or uint8, got {np.dtype(dtype)}")
+    dtype = mask_dtype(dtype)
     height, width = guide.shape[:2]
     if gray is None:
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
     size = working_size(height, width, work_size)
     small_p = sharpen(mask_to_frame(mask, *size), strength)
     a, b = guided_coefficients(resize_frame(gray, *size), small_p, radius, eps)
-    if np.dtype(dtype) == np.uint8:
+    if dtype == np.uint8:
         return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
     out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)
     cv2.add(out, mask_to_frame(b, width, height), dtype=cv2.CV_32F, dst=out)

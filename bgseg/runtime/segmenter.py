@@ -34,16 +34,6 @@ def _canvas_size(image):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-MASK_DTYPES = (np.float32, np.uint8)
-
-
-def _check_dtype(dtype):
-    if np.dtype(dtype) not in MASK_DTYPES:
-        raise ValueError(f"dtype must be numpy.float32 (probabilities in [0, 1]) or numpy.uint8 "
-                         f"(0-255), got {dtype!r}")
-    return np.dtype(dtype)
-
-
 def _frame_shaped(mask, image):
     """A model-resolution mask resized to the canvas of `image`, as a new array."""
     canvas = contract.mask_to_frame(mask, *_canvas_size(image))
@@ -176,7 +166,7 @@ class Segmenter:
         `dtype=numpy.uint8` the same rounded to 0-255 (computed without a full-size float image;
         what `bgseg.effects` composites fastest)."""
         _check_frame(image)
-        dtype = _check_dtype(dtype)
+        dtype = postprocess.mask_dtype(dtype)
         self._start()
         mask = self._infer(image, None)
         if self.zoom:
@@ -297,7 +287,7 @@ class VideoSegmenter(Segmenter):
         """Person probability (frame size) of the next RGB uint8 frame of the stream: float32 in
         [0, 1], or 0-255 with `dtype=numpy.uint8` (see `Segmenter.segment`)."""
         _check_frame(frame)
-        dtype = _check_dtype(dtype)
+        dtype = postprocess.mask_dtype(dtype)
         self._start()
         gray = None
         if self.refine or self.motion is not None:  # both look at the grayscale frame
