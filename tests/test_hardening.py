@@ -65,22 +65,26 @@ def test_batch_max_pixels_zero(tmp_path, photo, capsys):
     assert "--max-pixels must be >= 1, got 0" in capsys.readouterr().err
 
 
+def _image_with_model_file(tmp_path, photo, capsys, name, content):
+    """`bgseg image` with `--model` a file `name` holding `content`: (exit code, stderr, path)."""
+    model = tmp_path / name
+    model.write_bytes(content)
+    code = main(["image", str(photo), "-o", str(tmp_path / "o.png"), "--model", str(model)])
+    return code, capsys.readouterr().err, model
+
+
 def test_a_keras_model_names_bgseg_export(tmp_path, photo, capsys):
-    keras_file = tmp_path / "m.keras"
-    keras_file.write_bytes(b"PK\x03\x04 not a flatbuffer")
-    assert main(["image", str(photo), "-o", str(tmp_path / "o.png"), "--model",
-                 str(keras_file)]) == 2
-    err = capsys.readouterr().err
+    code, err, keras_file = _image_with_model_file(tmp_path, photo, capsys, "m.keras",
+                                                   b"PK\x03\x04 not a flatbuffer")
+    assert code == 2
     assert "not a loadable TFLite model" in err
     assert f"make one with: bgseg export {keras_file} -o model.tflite" in err
 
 
 def test_a_broken_tflite_has_no_export_hint(tmp_path, photo, capsys):
-    broken = tmp_path / "m.tflite"
-    broken.write_bytes(b"not a flatbuffer")
-    assert main(["image", str(photo), "-o", str(tmp_path / "o.png"), "--model",
-                 str(broken)]) == 2
-    err = capsys.readouterr().err
+    code, err, _ = _image_with_model_file(tmp_path, photo, capsys, "m.tflite",
+                                          b"not a flatbuffer")
+    assert code == 2
     assert "not a loadable TFLite model" in err and "bgseg export" not in err
 
 
