@@ -99,7 +99,7 @@ def test_on_policy_priors_come_from_the_policy_for_flagged_samples():
     inputs = keras.Input((8, 8, 4))
     policy = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs))
     rng = np.random.default_rng(0)
-    x = rng.random((2, 8, 8, 8)).astype("float32")
+    x = rng.random((2, 8, 8, 9)).astype("float32")
     x[0, ..., 7], x[1, ..., 7] = 1.0, 0.0  # sample 0 on-policy, sample 1 not
     out = on_policy_priors(policy, tf.constant(x)).numpy()
     assert out.shape == (2, 8, 8, 4)
@@ -114,6 +114,32 @@ def test_on_policy_priors_come_from_the_policy_for_flagged_samples():
     np.testing.assert_allclose(mixed, 0.75)
 
 
+def test_temporal_targets_pull_steady_pixels_of_on_policy_samples_to_the_previous_prediction():
+    import tensorflow as tf
+
+    from bgseg.data.pipeline import temporal_targets
+
+    x = np.zeros((2, 4, 4, 9), "float32")
+    x[0, ..., 7] = 1.0               # sample 0 on-policy, sample 1 not
+    x[:, :, :2, 8] = 1.0             # left half steady in both
+    x4 = np.zeros((2, 4, 4, 4), "float32")
+    x4[..., 3] = 0.2                 # the prediction on the previous frame
+    y = np.ones((2, 4, 4, 1), "float32")
+    out = temporal_targets(tf.constant(x), tf.constant(x4), tf.constant(y), 0.25).numpy()
+    np.testing.assert_allclose(out[0, :, :2], 0.8)   # 0.75 * 1 + 0.25 * 0.2
+    np.testing.assert_allclose(out[0, :, 2:], 1.0)   # the truth changed there: truth only
+    np.testing.assert_allclose(out[1], 1.0)          # not on-policy: truth only
+
+
+def test_temporal_needs_on_policy_and_a_weight_below_one_half():
+    from bgseg.data.augment import AugmentConfig
+
+    with pytest.raises(ValueError, match="needs augment.on_policy"):
+        AugmentConfig(temporal=0.2)
+    with pytest.raises(ValueError, match=r"must be in \[0, 0.5\)"):
+        AugmentConfig(on_policy=0.5, temporal=0.5)
+
+
 def test_sampler_emits_previous_frames_for_on_policy_samples(folders):
     from bgseg.data.augment import AugmentConfig
     from bgseg.data.folders import folder_items
@@ -124,9 +150,11 @@ def test_sampler_emits_previous_frames_for_on_policy_samples(folders):
     spec = SourceSpec("folder", str(train_folder), split="train")
     source = LoadedSource(spec, folder_items(train_folder), "train", 80)
     sampler = Sampler([source], [1.0], (SIZE, SIZE), 4, AugmentConfig(on_policy=1.0), seed=0)
-    assert sampler.stream_channels == 8
+    assert sampler.stream_channels == 9
     x, y = sampler.train_sample(0)
-    assert x.shape == (SIZE, SIZE, 8) and (x[..., 7] == 1).all()
+    assert x.shape == (SIZE, SIZE, 9) and (x[..., 7] == 1).all()
+    # steady: this frame's truth and the previous frame's agree (most pixels, not all: it moved)
+    assert 0.5 < x[..., 8].mean() < 1.0
     # the previous frame is a moved copy of this one, not the same picture and not noise
     rgb, prev = x[..., :3], x[..., 4:7]
     assert 0.0 < np.abs(rgb - prev).mean() < 0.2

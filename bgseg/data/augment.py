@@ -21,6 +21,9 @@ Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H
 - on-policy priors (`on_policy`): the sample carries the previous frame (the real one for clips,
   `previous_frame` for photos) and a synthetic prior for it; the training pipeline replaces the
   prior with the model's own prediction on that frame (`bgseg.data.pipeline.on_policy_priors`).
+  With `temporal` > 0, the target of such a sample is pulled towards that prediction on the pixels
+  whose truth is the same in both frames (`bgseg.data.pipeline.temporal_targets`): a loss on
+  frame-to-frame change where the truth does not change.
 """
 
 import dataclasses
@@ -54,6 +57,8 @@ class AugmentConfig:
     video_perturb: float = 0.5        # clips: probability to add a small affine to that mask
     on_policy: float = 0.0            # probability that the prior is the model's own prediction on
                                       # the previous frame, as the runtime feeds it (see pipeline)
+    temporal: float = 0.0             # weight of the frame-to-frame consistency target on the
+                                      # steady pixels of on-policy samples (see pipeline)
     shadow: float = 0.0  # probability to cast the person's shadow (labelled background)
     paste_people: float = 0.0         # probability to paste more people into a training sample ...
     paste_count: tuple = (1, 3)       # ... this many (inclusive range) ...
@@ -74,6 +79,12 @@ class AugmentConfig:
                      "video_perturb", "on_policy", "shadow", "paste_people", "negative_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augment.{name} must be a probability in [0, 1]")
+        if not 0 <= self.temporal < 0.5:
+            raise ValueError(f"augment.temporal must be in [0, 0.5) (at 0.5 a steady pixel's "
+                             f"target could reach the wrong side), got {self.temporal}")
+        if self.temporal and not self.on_policy:
+            raise ValueError("augment.temporal > 0 needs augment.on_policy > 0: the consistency "
+                             "target is the model's own prediction on the previous frame")
         if (self.background_prob > 0 or self.negative_prob > 0) and not self.backgrounds:
             raise ValueError("augment.background_prob or negative_prob > 0 needs "
                              "augment.backgrounds folders")

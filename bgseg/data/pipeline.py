@@ -15,8 +15,9 @@ import numpy as np
 from bgseg.contract import SCALE
 from bgseg.data import augment as aug
 
-# Extra channels of an on-policy training sample: the previous frame's RGB and a 0/1 flag.
-ON_POLICY_EXTRA = 4
+# Extra channels of an on-policy training sample: the previous frame's RGB, a 0/1 flag and the
+# steady map (1 where the truth is the same in both frames).
+ON_POLICY_EXTRA = 5
 
 
 class Sampler:
@@ -108,14 +109,16 @@ class Sampler:
 
     @property
     def stream_channels(self):
-        """Channels of a training sample: the model's, plus [previous frame RGB, on-policy flag]
-        when on-policy priors are on (`on_policy_priors` turns them back into the model's 4)."""
+        """Channels of a training sample: the model's, plus [previous frame RGB, on-policy flag,
+        steady] when on-policy priors are on (`on_policy_priors` turns them back into the model's
+        4)."""
         if self.channels == 4 and self.config.on_policy:
             return 4 + ON_POLICY_EXTRA
         return self.channels
 
     def _on_policy_prior(self, rng, sample, m, image, mask):
-        """(prior for the previous frame, [previous frame RGB, flag 1]) of an on-policy sample."""
+        """(prior for the previous frame, [previous frame RGB, flag 1, steady]) of an on-policy
+        sample; steady is 1 where this frame's truth and the previous frame's agree."""
         hw = self.out_hw
         if sample.prev_image is not None:
             prev_image = aug.warp(sample.prev_image, m, hw).astype(np.float32) * SCALE
@@ -128,7 +131,9 @@ class Sampler:
         # prediction
         prior = (np.zeros_like(prev_mask) if rng.random() < 0.4
                  else aug.soften(rng, aug.affine_mask(rng, prev_mask)))
-        return prior, np.concatenate([prev_image, np.ones(hw + (1,), np.float32)], axis=-1)
+        steady = (np.abs(mask - prev_mask) < 0.5).astype(np.float32)
+        return prior, np.concatenate([prev_image, np.ones(hw + (1,), np.float32),
+                                      steady[..., None]], axis=-1)
 
     def _paste_people(self, rng, image, mask):
         """Paste `config.paste_count` people from `paste_from` sources (uniformly) into the frame,
@@ -165,7 +170,7 @@ class Sampler:
 
 
 def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teacher=None,
-                  distill=0.0, num_shards=1, shard_index=0):
+                  distill=0.0, num_shards=1, shard_index=0, temporal=None):
     """Infinite batched `tf.data.Dataset` of training samples `start, start + 1, ...`.
 
     With `num_shards` > 1 (multi-worker training) this worker draws samples `start + shard_index`,
@@ -173,8 +178,10 @@ def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teac
     strategy splits each `batch_size` (global) batch so the workers together see every sample once.
 
     `policy` (the model being trained) turns on-policy samples into model inputs
-    (`on_policy_priors`); `teacher` with `distill` > 0 mixes the teacher's prediction on the RGB
-    frame into the target (`distilled_targets`).
+    (`on_policy_priors`), and with `temporal` > 0 (default: the sampler's `augment.temporal`)
+    pulls their targets towards that prior on steady pixels (`temporal_targets`); `teacher` with
+    `distill` > 0 mixes the teacher's prediction on the RGB frame into the target
+    (`distilled_targets`).
 
     Building the stream sets OpenCV to one thread for this process (not on import, so the runtime
     in the same process keeps OpenCV's threading): tf.data's parallel map already uses the cores
@@ -205,7 +212,13 @@ def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teac
     if channels != sampler.channels:
         if policy is None:
             raise ValueError("on-policy priors (augment.on_policy > 0) need the model as `policy`")
-        ds = ds.map(lambda x, y: (on_policy_priors(policy, x), y))
+        weight = sampler.config.temporal if temporal is None else temporal
+
+        def priors(x, y):
+            x4 = on_policy_priors(policy, x)
+            return x4, (temporal_targets(x, x4, y, weight) if weight else y)
+
+        ds = ds.map(priors)
     if teacher is not None and distill > 0:
         ds = ds.map(lambda x, y: (x, distilled_targets(teacher, x, y, distill)))
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -220,6 +233,17 @@ def on_policy_priors(policy, x):
     rgb, prior, prev_rgb, flag = x[..., :3], x[..., 3:4], x[..., 4:7], x[..., 7:8]
     predicted = tf.stop_gradient(policy(tf.concat([prev_rgb, prior], axis=-1), training=False))
     return tf.concat([rgb, flag * predicted + (1.0 - flag) * prior], axis=-1)
+
+
+def temporal_targets(x, x4, y, weight):
+    """Targets of a batch after `on_policy_priors` (`x` the stream's channels, `x4` the model's):
+    on the steady pixels of on-policy samples (the truth is the same in both frames) the target
+    becomes (1 - weight) * truth + weight * the model's prediction on the previous frame. With a
+    cross-entropy loss this adds weight x CE(prediction now, prediction before): a loss on
+    frame-to-frame change where the truth does not change, which teaches the model to keep its
+    fed-back prior there. Below 0.5 a steady pixel's target stays on the truth's side."""
+    steady = x[..., 7:8] * x[..., 8:9]
+    return y + weight * steady * (x4[..., 3:4] - y)
 
 
 def distilled_targets(teacher, x, y, weight):
