@@ -112,14 +112,15 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     (`radius` is counted there), then upsampled and applied to the full-resolution frame, so the
     mask follows the frame's edges at a cost that barely depends on the frame size. `mask` (float32
     in [0, 1]) may have any resolution, e.g. the model's; `strength` sharpens it (`sharpen`) at the
-    working resolution first. `gray`: the frame's grayscale when the caller has it already.
+    working resolution first. `gray`: the frame's grayscale when the caller has it already (it
+    then sets the output's size: `guide` may be smaller).
     `dtype` np.uint8 returns `round(255 * mask)` computed without a full-size float image (what
     the effects composite fastest); np.float32 the mask in [0, 1].
     """
     dtype = mask_dtype(dtype)
-    height, width = guide.shape[:2]
     if gray is None:
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
+    height, width = gray.shape[:2]
     size = working_size(height, width, work_size)
     small_p = sharpen(mask_to_frame(mask, *size), strength)
     a, b = guided_coefficients(resize_frame(gray, *size), small_p, radius, eps)
