@@ -8,7 +8,8 @@ Runs the default video model through `VideoSegmenter` and `Effect(blur=...)` on 
 checkout has one), here and in a fresh process with `--before` first on the Python path, and
 prints the PSNR of the composites (min and mean over frames), their largest pixel difference, and
 how much the masks moved: mean |difference| in grey levels (0-255) and the share of pixels whose
-side of 0.5 changed. `--color` composites over a colour instead of blurring. `--planes` runs this
+side of 0.5 changed (`--before-masks`: the YUV path composites --before's masks, so only the
+composite differs). `--color` composites over a colour instead of blurring. `--planes` runs this
 checkout's YUV path instead (I420 frames as `bgseg video` composites them for H.264 outputs,
 `bgseg.runtime.stream.segment_planes` and `Effect.on_planes`), each composite decoded back to RGB
 with the input's matrix, as a player would; for scale it also prints what `--before`'s RGB path
@@ -28,8 +29,9 @@ import numpy as np
 from bgseg.effects import parse_color
 
 
-def run(video, frames, blur, color=None, planar=False):
-    """(composites, masks as uint8) of the bgseg on the Python path (`planar`: its YUV path)."""
+def run(video, frames, blur, color=None, planar=False, given=None):
+    """(composites, masks as uint8) of the bgseg on the Python path (`planar`: its YUV path;
+    `given`: composite these uint8 masks instead of the segmenter's)."""
     from bgseg import video_io
     from bgseg.effects import Effect
     from bgseg.runtime import VideoSegmenter
@@ -43,11 +45,12 @@ def run(video, frames, blur, color=None, planar=False):
     effect = Effect(blur=blur) if color is None else Effect(background=color)
     dtype = getattr(effect, "mask_dtype", None)
     outputs, masks = [], []
-    for image in images:
+    for index, image in enumerate(images):
         if planar:
             from bgseg.runtime.stream import segment_planes
 
             mask = segment_planes(segmenter, image, matrix, dtype)
+            mask = mask if given is None else given[index]
             outputs.append(_planes_to_rgb(effect.on_planes(image, mask, matrix), matrix))
         else:
             mask = segmenter.segment(image) if dtype is None else segmenter.segment(image,
@@ -94,6 +97,8 @@ def main(argv=None):
     parser.add_argument("--blur", type=float, default=25.0)
     parser.add_argument("--color", help="a background colour instead of the blur")
     parser.add_argument("--planes", action="store_true", help="this checkout's YUV path")
+    parser.add_argument("--before-masks", action="store_true",
+                        help="with --planes: composite --before's masks (the composite alone)")
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)  # the --before side
     args = parser.parse_args(argv)
     color = None if args.color is None else parse_color(args.color)
@@ -113,7 +118,10 @@ def main(argv=None):
                        cwd=args.before)
         with np.load(dump) as old:
             old_outputs, old_masks = old["outputs"], old["masks"]
-    outputs, masks = run(args.video, args.frames, args.blur, color, args.planes)
+    if args.before_masks and not args.planes:
+        parser.error("--before-masks needs --planes")
+    outputs, masks = run(args.video, args.frames, args.blur, color, args.planes,
+                         old_masks if args.before_masks else None)
     scores = [psnr(a, b) for a, b in zip(outputs, old_outputs)]
     worst = int(np.abs(outputs.astype(np.int16) - old_outputs).max())
     moved = np.abs(masks.astype(np.int16) - old_masks)
@@ -123,7 +131,9 @@ def main(argv=None):
         own = [psnr(_through_yuv420p(old), old) for old in old_outputs]
         print(f"reference: --before's composites through the writer's yuv420p conversion, "
               f"against themselves: PSNR min {min(own):.1f} dB, mean {np.mean(own):.1f} dB")
-    print(f"{args.video}: {len(outputs)} frames, {look}{', YUV path' if args.planes else ''}, "
+    path = (", YUV path" if args.planes else "") + (" on --before's masks" if args.before_masks
+                                                     else "")
+    print(f"{args.video}: {len(outputs)} frames, {look}{path}, "
           f"against {args.before}")
     print("| PSNR min dB | PSNR mean dB | max abs diff | mask mean abs diff (0-255) | "
           "mask pixels across 0.5 % |\n|---|---|---|---|---|")
