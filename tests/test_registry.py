@@ -16,7 +16,7 @@ ALIASES = {name: entry["alias_of"] for name, entry in SHIPPED.items() if "alias_
 
 
 def test_one_set_of_names():
-    assert ALIASES == {"default": "default_video"}
+    assert ALIASES == {"default": "default_video", "quality": "quality_video"}
     assert set(SHIPPED) - set(ALIASES) == set(PRETRAINED)  # each .tflite has its .keras twin
     for alias, name in ALIASES.items():
         assert SHIPPED[alias]["file"] == SHIPPED[name]["file"]

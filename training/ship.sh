@@ -48,6 +48,19 @@ python -m bgseg export bgseg/assets/mediapipe_selfie.keras -o tflite/mediapipe_s
   --training-data "MediaPipe selfie segmentation (mediapipe==0.10.21), weights converted unmodified; Apache-2.0"
 cp tflite/mediapipe_selfie_256_float16.tflite bgseg/assets/mediapipe_selfie.tflite
 
+
+# the quality video model (issue 18): the shipped video weights fine-tuned at 384x384 (4 epochs,
+# about 20 min); the rule fixed beforehand (training/README.md) picked last.keras on the val split
+python -m bgseg train --config training/selfie_video_384.json        # runs/selfie_video_384/last.keras
+python training/register.py runs/selfie_video_384/last.keras --name quality_video --preset selfie_384 \
+  --license "$terms" --description "bgseg quality video model (RGB + previous mask, 384x384)"
+python -m bgseg export bgseg/assets/quality_video.keras -o tflite/bgseg_video_384_float16.tflite \
+  --mode float16 --overwrite --training-data "fine-tuned at 384x384 from the bgseg default video \
+model on ccp, celebamask, coco_person (train split), coco_mini (train split), davis_train (train \
+clips); backgrounds: SUN, Places365 rooms, CamVid street; distilled 0.2 from MediaPipe selfie \
+segmentation (Apache-2.0)"
+cp tflite/bgseg_video_384_float16.tflite bgseg/assets/quality_video.tflite
+
 tflite/ci_gpu_delegate.sh
 python -m benchmarks.compare_mediapipe --model tflite/bgseg_video_256_float16.tflite \
   --name bgseg_video_256_float16 --without-feedback --with-runtime \

@@ -53,6 +53,14 @@ PRESETS = {
             input_shape=(256, 256, 3),
         ),
         _preset(
+            "selfie_384",
+            "selfie",
+            106_545,
+            "MediaPipe selfie-segmenter architecture, 384x384, RGB + previous mask (a quality "
+            "video model for offline video: 2.25x the pixels of the default)",
+            input_shape=(384, 384, 4),
+        ),
+        _preset(
             "selfie_image_384",
             "selfie",
             106_401,
