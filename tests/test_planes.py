@@ -177,3 +177,11 @@ def test_video_blur_yuv_path_matches_the_rgb_path(tmp_path, tiny_tflite, monkeyp
     rgb_times, rgb_frames, _ = decoded(tmp_path / "rgb.mp4")
     assert yuv_times == rgb_times == TIMES
     assert min(psnr(a, b) for a, b in zip(yuv_frames, rgb_frames)) > 35
+
+
+def test_rotated_planes_are_the_rotated_picture():
+    rgb = picture()
+    turned = planes.rotate(to_i420(rgb, "bt709"), 1)
+    assert turned.shape == (96 * 3 // 2, 64)
+    expected = np.ascontiguousarray(np.rot90(rgb, 1))
+    assert psnr(to_rgb(turned, "bt709"), to_rgb(to_i420(expected, "bt709"), "bt709")) > 35

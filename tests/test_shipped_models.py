@@ -55,7 +55,8 @@ def test_shipped_tflite_matches_its_pretrained_keras_model(name, pretrained):
     model = load_pretrained(pretrained)
     channels = model.input_shape[-1]
     side = model.input_shape[1]
-    rgb = cv2.resize(read_image(PHOTO), (side, side), interpolation=cv2.INTER_AREA) / np.float32(255)
+    rgb = cv2.resize(read_image(PHOTO), (side, side),
+                     interpolation=cv2.INTER_AREA) / np.float32(255)
     views = np.stack([rgb, rgb[:, ::-1], rgb * 0.6]).astype(np.float32)
     if channels == 4:
         views = np.concatenate([views, np.zeros(views.shape[:3] + (1,), np.float32)], axis=-1)
