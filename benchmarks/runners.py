@@ -70,20 +70,43 @@ class RawModel:
                 "mean_frame_ms": float(frame.mean() * 1e3), "fps": float(frame.size / frame.sum())}
 
 
+def _i420(bgr):
+    """A BGR frame (cropped to even size) as the I420 buffer of its yuv420p BT.709 frame."""
+    import av
+
+    even = np.ascontiguousarray(bgr[:bgr.shape[0] // 2 * 2, :bgr.shape[1] // 2 * 2])
+    return av.VideoFrame.from_ndarray(even, format="bgr24").reformat(
+        format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG").to_ndarray()
+
+
+def _rgb_of_i420(frame, shape):
+    """An I420 buffer decoded to RGB, edge-padded back to `shape`."""
+    import av
+
+    rgb = av.VideoFrame.from_numpy_buffer(frame, format="yuv420p").reformat(
+        format="rgb24", src_colorspace="ITU709", src_color_range="MPEG").to_ndarray()
+    return cv2.copyMakeBorder(rgb, 0, shape[0] - rgb.shape[0], 0, shape[1] - rgb.shape[1],
+                              cv2.BORDER_REPLICATE)
+
+
 class RuntimeModel:
     """The same model through `bgseg.runtime.VideoSegmenter` with its post-processing (zoom on the
     people, guided-filter refinement, sharpening, optional temporal smoothing and motion
     compensation), for comparison with the raw model. `options` go to VideoSegmenter; those not
     given (smoothing None included) keep the runtime's defaults. Still photos go through
-    `still()`: `bgseg.runtime.Segmenter`, what `bgseg image` runs (with its per-person looks)."""
+    `still()`: `bgseg.runtime.Segmenter`, what `bgseg image` runs (with its per-person looks).
+    `planes=True`: video frames take `bgseg video`'s YUV path (converted to I420, BT.709, as an
+    H.264 decoder gives them, then `bgseg.runtime.stream.segment_planes`); `yuv420=True`: the RGB
+    path on those I420 frames decoded to RGB (its fair reference, with the same chroma loss)."""
 
     VIDEO_ONLY = ("smoothing", "motion", "hysteresis", "redetect")
     STILL_ONLY = ("zoom_people",)
 
-    def __init__(self, name, path, threads, smoothing=None, **options):
+    def __init__(self, name, path, threads, smoothing=None, planes=False, yuv420=False,
+                 **options):
         from bgseg.runtime import Segmenter, VideoSegmenter
 
-        self.name, self.path = name, Path(path)
+        self.name, self.path, self.planes, self.yuv420 = name, Path(path), planes, yuv420
         self.options = {"refine": True, **options}
         if smoothing is not None:
             self.options["smoothing"] = smoothing
@@ -97,21 +120,35 @@ class RuntimeModel:
 
     def describe(self):
         return {"name": self.name, "path": str(self.path),
-                "runtime": "bgseg.runtime.VideoSegmenter (stills: Segmenter)", **self.options}
+                "runtime": "bgseg.runtime.VideoSegmenter (stills: Segmenter)", **self.options,
+                **({"planes": True} if self.planes else {}),
+                **({"yuv420": True} if self.yuv420 else {})}
 
     def reset(self):
         self.segmenter.reset()
 
     def __call__(self, bgr):
-        return self._timed(self.segmenter, bgr)
+        return self._timed(self.segmenter, bgr, planes=self.planes)
 
     def still(self, bgr):
         """Person probability of an independent still photo, as `bgseg image` computes it."""
         return self._timed(self.still_segmenter, bgr)
 
-    def _timed(self, segmenter, bgr):
-        start = time.perf_counter()
-        alpha = segmenter(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    def _timed(self, segmenter, bgr, planes=False):
+        if planes or self.yuv420:  # what an H.264 decoder gives: made before the clock starts
+            frame = _i420(bgr)
+        if planes:
+            from bgseg.runtime.stream import segment_planes
+
+            start = time.perf_counter()
+            alpha = segment_planes(segmenter, frame, "bt709", np.float32)
+            alpha = cv2.copyMakeBorder(alpha, 0, bgr.shape[0] - alpha.shape[0], 0,
+                                       bgr.shape[1] - alpha.shape[1], cv2.BORDER_REPLICATE)
+        else:
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if not self.yuv420 else _rgb_of_i420(
+                frame, bgr.shape)
+            start = time.perf_counter()
+            alpha = segmenter(rgb)
         self.frame_seconds.append(time.perf_counter() - start)
         timings = segmenter.timings
         self.invoke_seconds.append(timings["invoke"] / timings["runs"])  # per model run

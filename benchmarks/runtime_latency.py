@@ -8,7 +8,9 @@ the effect (`--effect`, composited at full resolution) and of the whole frame, p
 frames/s. Masks are asked for in the effect's `mask_dtype` (uint8) and freed memory is reused
 (`bgseg.runtime.memory`), as the video driver (`bgseg.runtime.stream`) does. `preview_jpeg` (not in
 `total`) is the JPEG encoding that `bgseg webcam --preview browser` adds per frame; the last line
-sets the webcam path's per-frame cost against its 30 frames/s budget. No TensorFlow is imported.
+sets the webcam path's per-frame cost against its 30 frames/s budget. `--planes` times the YUV
+path that `bgseg video` takes for H.264 outputs instead (I420 frames; `yuv_to_rgb` is the
+working-size RGB made from the planes; no preview JPEG). No TensorFlow is imported.
 """
 
 import argparse
@@ -21,21 +23,26 @@ import numpy as np
 
 from bgseg import video_io
 from bgseg.effects import Effect
-from bgseg.runtime import VideoSegmenter, memory
+from bgseg.runtime import VideoSegmenter, memory, stream
 
 
 def _frames(args):
+    """(frames, their YUV matrix or None for RGB frames)."""
     if args.video:
-        reader = video_io.VideoReader(args.video)
+        reader = video_io.VideoReader(args.video, planar=args.planes)
         frames = [f for _, f in zip(range(args.frames), reader)]
         reader.close()
         if not frames:
             raise SystemExit(f"{args.video}: no readable frame")
-        return frames
+        if args.planes and reader.matrix is None:
+            raise SystemExit(f"{args.video}: not limited-range yuv420p; no YUV path")
+        return frames, reader.matrix
+    if args.planes:
+        raise SystemExit("--planes needs --video")
     width, height = (int(v) for v in args.size.lower().split("x"))
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, (height, width, 3), np.uint8)
-    return [np.roll(base, 7 * i, axis=1) for i in range(8)]
+    return [np.roll(base, 7 * i, axis=1) for i in range(8)], None
 
 
 def _effect(spec):
@@ -67,18 +74,22 @@ def main(argv=None):
                         help="none, blur, alpha or a --background value (default: green)")
     parser.add_argument("--reuse-memory", action=argparse.BooleanOptionalAction, default=True,
                         help="glibc malloc keeps freed frame buffers (the video driver's setting)")
+    parser.add_argument("--planes", action="store_true",
+                        help="the YUV path of `bgseg video` for H.264 (I420 frames, "
+                             "stream.segment_planes, Effect.on_planes; no preview JPEG)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
 
     if args.reuse_memory:
         memory.reuse_freed_memory()
-    frames = _frames(args)
+    frames, matrix = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
                                smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen,
                                motion=args.motion)
     effect = _effect(args.effect)
     mask_dtype = getattr(effect, "mask_dtype", np.float32)  # as the video driver asks
-    rows = {"pre": [], "invoke": [], "post": [], "effect": [], "total": [], "preview_jpeg": []}
+    rows = {"yuv_to_rgb": [], "pre": [], "invoke": [], "post": [], "effect": [], "total": [],
+            "preview_jpeg": []}
     runs = []
     start_all = None
     for i in range(args.warmup + args.frames):
@@ -86,23 +97,35 @@ def main(argv=None):
             start_all = time.perf_counter()
         frame = frames[i % len(frames)]
         start = time.perf_counter()
-        mask = segmenter.segment(frame, dtype=mask_dtype)
+        if matrix is None:
+            mask = segmenter.segment(frame, dtype=mask_dtype)
+        else:
+            mask = stream.segment_planes(segmenter, frame, matrix, mask_dtype)
         effect_start = time.perf_counter()
-        out = frame if effect is None else effect(frame, mask)
+        if effect is None:
+            out = frame
+        else:
+            out = effect(frame, mask) if matrix is None else effect.on_planes(frame, mask, matrix)
         end = time.perf_counter()
-        cv2.imencode(".jpg", out[..., :3] if out.ndim == 3 else out,
-                     [cv2.IMWRITE_JPEG_QUALITY, 80])  # as preview.BrowserPreview does
+        if matrix is None:
+            cv2.imencode(".jpg", out[..., :3] if out.ndim == 3 else out,
+                         [cv2.IMWRITE_JPEG_QUALITY, 80])  # as preview.BrowserPreview does
         jpeg_end = time.perf_counter()
         if i >= args.warmup:
             rows["preview_jpeg"].append(jpeg_end - end)
             for key in ("pre", "invoke", "post"):
                 rows[key].append(segmenter.timings[key])
+            # the planes' working-size RGB (segment_planes, before the segmenter's clock)
+            rows["yuv_to_rgb"].append(effect_start - start - sum(
+                segmenter.timings[k] for k in ("pre", "invoke", "post")))
             runs.append(segmenter.timings["runs"])
             rows["effect"].append(end - effect_start)
             rows["total"].append(end - start)
     fps = args.frames / (time.perf_counter() - start_all - sum(rows["preview_jpeg"]))
 
     height, width = frames[0].shape[:2]
+    if matrix is not None:
+        height = height * 2 // 3
     stats = {
         key: {"median_ms": 1e3 * float(np.median(v)), "p90_ms": 1e3 * float(np.percentile(v, 90))}
         for key, v in rows.items()
@@ -114,6 +137,7 @@ def main(argv=None):
         f"({'video ' + args.video if args.video else 'synthetic'}); threads {args.threads}; "
         f"refine {args.refine}; zoom {args.zoom} ({np.mean(runs):.2f} model runs per frame); "
         f"sharpen {args.sharpen}; smooth {args.smooth}; effect {args.effect}; "
+        f"{'YUV path (' + matrix + ')' if matrix else 'RGB frames'}; "
         f"{args.frames} frames after {args.warmup} warm-up; "
         f"{platform.processor() or platform.machine()}"
     )

@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgseg import planes
+
 COLORS = {
     "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 255, 0),
     "blue": (0, 0, 255), "yellow": (255, 255, 0), "cyan": (0, 255, 255), "magenta": (255, 0, 255),
@@ -71,15 +73,45 @@ def composite(frame, mask, background):
 
 
 def _blend_into(out, frame, alpha):
-    """Blend `frame` over the background held in `out` (modified and returned) by uint8 `alpha`."""
+    """Blend `frame` over the background held in `out` (modified and returned) by uint8 `alpha`
+    (`frame` RGB or a single plane)."""
     x, y, w, h = cv2.boundingRect(alpha)  # the non-zero pixels: outside, out stays background
     if w == 0 or h == 0:
         return out
     box = np.s_[y:y + h, x:x + w]
-    weight = cv2.cvtColor(np.ascontiguousarray(alpha[box]), cv2.COLOR_GRAY2RGB)
+    weight = np.ascontiguousarray(alpha[box])
+    if frame.ndim == 3:
+        weight = cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB)
     person = cv2.multiply(frame[box], weight, scale=1.0 / 255.0)
     out[box] = cv2.add(person, cv2.multiply(out[box], cv2.bitwise_not(weight), scale=1.0 / 255.0))
     return out
+
+
+def _blur_size(width, height, radius):
+    """(width, height) at which a blur of sigma `radius` (full-size pixels) is done."""
+    if radius <= 0:
+        raise ValueError(f"blur radius must be > 0, got {radius}")
+    factor = 2 ** max(0, int(np.log2(radius / 2.0)))
+    return max(1, round(width / factor)), max(1, round(height / factor))
+
+
+def _shrink(image, size):
+    """`image` area-averaged by halving steps (OpenCV's fast path) down to about `size`."""
+    while image.shape[1] > size[0] * 1.5:
+        half = (max(size[0], round(image.shape[1] / 2)), max(size[1], round(image.shape[0] / 2)))
+        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def _normalized_blur(image, small_mask, sigma):
+    """The background of a small multi-channel `image` blurred by a Gaussian of `sigma` pixels,
+    weighted by `1 - small_mask` (uint8) so that person pixels do not bleed into it; uint8."""
+    weight = cv2.subtract(1.0, cv2.multiply(small_mask, 1.0 / 255.0, dtype=cv2.CV_32F))
+    weighted = cv2.multiply(image, cv2.merge([weight] * image.shape[2]), dtype=cv2.CV_32F)
+    blurred = cv2.GaussianBlur(weighted, (0, 0), sigma)
+    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
+    # blurred <= 255 * norm, so the ratio stays in range; where norm ~ 0 the person covers it anyway
+    return np.clip(blurred / np.maximum(norm, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
 def blur_background(frame, mask, radius):
@@ -91,26 +123,62 @@ def blur_background(frame, mask, radius):
     look (PSNR above 40 dB against the former Gaussian pyramid, see docs/runtime.md) at a fraction
     of the cost of a full-resolution blur.
     """
-    if radius <= 0:
-        raise ValueError(f"blur radius must be > 0, got {radius}")
     height, width = mask.shape
-    factor = 2 ** max(0, int(np.log2(radius / 2.0)))
-    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    size = _blur_size(width, height, radius)
     mask = alpha_of(mask)
-    image, small = frame, mask
-    while image.shape[1] > size[0] * 1.5:  # area-average by 2 (OpenCV's fast path) down to size
-        half = (max(size[0], round(image.shape[1] / 2)), max(size[1], round(image.shape[0] / 2)))
-        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
-        small = cv2.resize(small, half, interpolation=cv2.INTER_AREA)
-    weight = cv2.subtract(1.0, cv2.multiply(small, 1.0 / 255.0, dtype=cv2.CV_32F))
-    weighted = cv2.multiply(image, cv2.merge([weight] * 3), dtype=cv2.CV_32F)
-    sigma = radius * image.shape[1] / width
-    blurred = cv2.GaussianBlur(weighted, (0, 0), sigma)
-    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
-    # blurred <= 255 * norm, so the ratio stays in range; where norm ~ 0 the person covers it anyway
-    background = np.clip(blurred / np.maximum(norm, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8)
+    image = _shrink(frame, size)
+    background = _normalized_blur(image, _shrink(mask, size), radius * image.shape[1] / width)
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
     return _blend_into(background, frame, mask)
+
+
+def _fit(image, size):
+    """`image` resized (bilinear) to `size` (width, height) unless it has that size already."""
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+
+
+def blur_planes(frame, mask, radius):
+    """`blur_background` of an I420 frame (`bgseg.planes`), returned as a new I420 buffer: the
+    blur runs on Y and the half-size U and V shrunk to one small 3-channel image, the luma is
+    blended by `mask` at full size and the chroma by the mask area-averaged to half size."""
+    y, u, v = planes.split(frame)
+    height, width = y.shape
+    if mask.shape != (height, width):
+        raise ValueError(f"mask {mask.shape} and frame {(height, width)} sizes differ")
+    size = _blur_size(width, height, radius)
+    mask = alpha_of(mask)
+    small_y = _shrink(y, size)
+    small = (small_y.shape[1], small_y.shape[0])
+    image = cv2.merge([small_y, *(_fit(_shrink(c, size), small) for c in (u, v))])
+    blurred = cv2.split(_normalized_blur(image, _fit(_shrink(mask, size), small),
+                                         radius * small[0] / width))
+    out = np.empty_like(frame)
+    for plane, target in zip(planes.split(out), blurred):
+        cv2.resize(target, (plane.shape[1], plane.shape[0]), dst=plane,
+                   interpolation=cv2.INTER_LINEAR)
+    return _blend_planes(out, (y, u, v), mask)
+
+
+def _blend_planes(out, sources, mask):
+    """Blend the planes `sources` (Y, U, V) over the background planes held in the I420 buffer
+    `out` (modified and returned): Y by `mask`, U and V by it area-averaged to half size."""
+    out_y, out_u, out_v = planes.split(out)
+    y, u, v = sources
+    half = cv2.resize(mask, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA)
+    _blend_into(out_y, y, mask)
+    _blend_into(out_u, u, half)
+    _blend_into(out_v, v, half)
+    return out
+
+
+def composite_planes(frame, mask, background):
+    """`composite` of an I420 frame over the I420 `background` (the same shape), as a new
+    buffer."""
+    if background.shape != frame.shape:
+        raise ValueError(f"background {background.shape} and frame {frame.shape} sizes differ")
+    return _blend_planes(background.copy(), planes.split(frame), alpha_of(mask))
 
 
 def to_rgba(frame, mask):
@@ -176,6 +244,7 @@ class Effect:
         self.blur, self.alpha, self.mask_only = blur, alpha, mask_only
         self._image = self._color = self._video = None
         self._cache = None
+        self._planes = self._planes_key = None
         if isinstance(background, np.ndarray):
             self._image = background
         elif isinstance(background, tuple):
@@ -220,6 +289,32 @@ class Effect:
             return blur_background(frame, mask, self.blur)
         height, width = mask.shape
         return composite(frame, mask, self._background(width, height))
+
+    @property
+    def takes_planes(self):
+        """Whether `on_planes` can composite this effect on I420 frames (blur, a colour or an
+        image background)."""
+        return bool(self.blur) or self._color is not None or self._image is not None
+
+    def on_planes(self, frame, mask, matrix):
+        """The effect on an I420 frame (`bgseg.planes`) whose YUV uses `matrix` ("bt709" or
+        "bt601"), as an I420 buffer; a colour or image background is converted with that
+        matrix."""
+        if not self.takes_planes:
+            raise ValueError("this effect has no YUV composite (alpha, mask-only, a video "
+                             "background): give it RGB frames")
+        if self.blur:
+            return blur_planes(frame, mask, self.blur)
+        height, width = frame.shape[0] * 2 // 3, frame.shape[1]
+        key = (height, width, matrix)
+        if self._planes_key != key:
+            if self._image is not None:
+                yuv = planes.rgb_to_yuv(cover(self._image, width, height), matrix)
+            else:
+                yuv = np.empty((height, width, 3), np.uint8)
+                yuv[:] = planes.color_to_yuv(self._color, matrix)
+            self._planes, self._planes_key = planes.join(*planes.from_yuv(yuv)), key
+        return composite_planes(frame, mask, self._planes)
 
     def close(self):
         if self._video is not None:

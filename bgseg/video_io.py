@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgseg import planes
 from bgseg.io import IMAGE_EXTENSIONS, InputError, OutputExists, check_output, output_temp_file
 
 ALPHA_CODECS = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
@@ -30,6 +31,10 @@ AUDIO_COPY[".m4v"] = AUDIO_COPY[".mp4"]
 AUDIO_ENCODERS = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac",
                   ".webm": "libopus", ".avi": "pcm_s16le"}
 DEFAULT_CRF = 23
+# FFmpeg colorspace values whose YUV frames the planar path takes (2: unspecified, read as BT.601)
+PLANAR_COLORSPACES = {1: "bt709", 2: "bt601", 5: "bt601", 6: "bt601"}
+MATRIX_NAMES = {"bt709": "ITU709", "bt601": "ITU601"}  # PyAV's names for reformat
+X264_MATRIX = {"bt709": "bt709", "bt601": "smpte170m"}
 TEMP_MARK = ".bgseg-"  # hidden temporary outputs: .NAME.bgseg-PID-RANDOM.EXT
 
 
@@ -50,14 +55,35 @@ def _require_encoder(path, name, what):
                                f"wheel with {name} (pip install av)")
 
 
+def planar_matrix(codec_context):
+    """"bt709" or "bt601" when a stream decodes to limited-range yuv420p of even size under one of
+    those matrices (unspecified: BT.601, what FFmpeg's RGB conversion assumes), else None."""
+    if codec_context.pix_fmt != "yuv420p" or codec_context.width % 2 or codec_context.height % 2 \
+            or codec_context.color_range == 2:  # JPEG (full) range
+        return None
+    return PLANAR_COLORSPACES.get(codec_context.colorspace)
+
+
+def _i420(frame, matrix):
+    """The I420 buffer of a decoded frame in the stream's limited-range YUV under `matrix` (a
+    frame in another format, e.g. after a mid-stream change, is converted to it)."""
+    if frame.format.name != "yuv420p" or PLANAR_COLORSPACES.get(frame.colorspace) != matrix \
+            or frame.color_range == 2:
+        frame = frame.reformat(format="yuv420p", dst_colorspace=MATRIX_NAMES[matrix],
+                               dst_color_range="MPEG")
+    return frame.to_ndarray()
+
+
 class VideoReader:
     """Upright RGB frames of a video file, a stream URL or a camera index (iterate; use `with`).
 
     `fps`, `width`, `height` (upright), `frame_count` (0 when unknown), `time_base`; `timed()`
-    yields `(seconds, frame)` pairs with each frame's presentation time.
+    yields `(seconds, frame)` pairs with each frame's presentation time. With `planar`, where the
+    stream allows it (`planar_matrix`; `matrix` then names it) frames are I420 buffers
+    (`bgseg.planes`) instead of RGB.
     """
 
-    def __init__(self, source):
+    def __init__(self, source, planar=False):
         import av
 
         self.source = source
@@ -92,6 +118,7 @@ class VideoReader:
             self.frame_count = int(round(float(self.stream.duration * self.time_base * rate)))
         self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
         self.audio_streams = len(self.container.streams.audio)
+        self.matrix = planar_matrix(self.stream.codec_context) if planar else None
         self._frames = None
 
     def _decoded(self):
@@ -99,10 +126,15 @@ class VideoReader:
 
         try:
             for frame in self.container.decode(self.stream):
-                image = frame.to_ndarray(format="rgb24")
                 rotation = int(getattr(frame, "rotation", 0) or 0)  # display matrix, CCW degrees
-                if rotation % 360:
-                    image = np.ascontiguousarray(np.rot90(image, rotation // 90))
+                if self.matrix is None:
+                    image = frame.to_ndarray(format="rgb24")
+                    if rotation % 360:
+                        image = np.ascontiguousarray(np.rot90(image, rotation // 90))
+                else:
+                    image = _i420(frame, self.matrix)
+                    if rotation % 360:
+                        image = planes.rotate(image, rotation // 90)
                 yield (None if frame.pts is None else float(frame.pts * self.time_base)), image
         except av.FFmpegError:  # a damaged file: stop here; the caller compares frame counts
             return
@@ -195,19 +227,28 @@ def _place(tmp, path, overwrite):
         os.replace(tmp, path)
 
 
+def planar_output(path, alpha=False):
+    """Whether `VideoWriter` writes `path` as limited-range yuv420p (and so takes I420 frames)."""
+    ext = Path(path).suffix.lower()
+    return not alpha and VIDEO_CODECS.get(ext, (None, None))[1] == "yuv420p"
+
+
 class VideoWriter:
     """Write RGB, RGBA (`alpha`) or grayscale frames to a hidden temporary file; `close()` adds the
     audio of `audio_from`, checks the file and moves it into place; `abort()` removes it.
 
     `time_base` (a Fraction) with `write(frame, seconds)` keeps the input's timestamps (VFR stays
     VFR); without times, frames are spaced 1/`fps` apart. `audio_until` (seconds) trims audio.
+    With `matrix` ("bt709" or "bt601") frames are I420 buffers (`bgseg.planes`) in limited-range
+    YUV under that matrix, encoded as they are (no conversion) and tagged with it; only for the
+    yuv420p outputs (`planar_output`).
     """
 
     CHECK_EVERY = 10
     MIN_FREE = 1 << 20
 
     def __init__(self, path, fps, size, overwrite=False, alpha=False, crf=DEFAULT_CRF,
-                 time_base=None, audio_from=None):
+                 time_base=None, audio_from=None, matrix=None):
         import av
 
         self.path = Path(path)
@@ -219,6 +260,12 @@ class VideoWriter:
             raise ValueError(f"{path}: {ext} video cannot carry transparency; write .webm (VP9) "
                              f"or .mov (ProRes 4444) with --alpha")
         codec, self.pix_fmt = (ALPHA_CODECS if alpha else VIDEO_CODECS)[ext]
+        if matrix is not None and not planar_output(path, alpha):
+            raise ValueError(f"{path}: YUV frames are written to yuv420p outputs only (not "
+                             f"{self.pix_fmt})")
+        if matrix is not None and matrix not in X264_MATRIX:
+            raise ValueError(f"unknown YUV matrix {matrix!r}; use one of {', '.join(X264_MATRIX)}")
+        self.matrix = matrix
         _require_encoder(self.path, codec, f"{ext} video")
         check_output(self.path, overwrite=overwrite)
         self.overwrite, self.alpha, self.ext = overwrite, alpha, ext
@@ -249,8 +296,10 @@ class VideoWriter:
         if stream.codec_context.name == "libx264":
             # veryfast with the cheapest motion search (me=dia:subme=1): a quarter less encoding
             # time at 720p for the same PSNR and about 4 % more bytes (docs/benchmarks.md)
+            colormatrix = X264_MATRIX[self.matrix or "bt709"]
             stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params":
-                              "colorprim=bt709:transfer=bt709:colormatrix=bt709:me=dia:subme=1"}
+                              f"colorprim=bt709:transfer=bt709:colormatrix={colormatrix}:"
+                              f"me=dia:subme=1"}
         elif stream.codec_context.name == "libvpx-vp9":
             stream.options = {"crf": str(crf + 8), "b": "0", "deadline": "realtime",
                               "cpu-used": "8", "row-mt": "1"}
@@ -258,13 +307,19 @@ class VideoWriter:
             stream.options = {"profile": "4444"}
         if self.pix_fmt.startswith("yuv4") or self.pix_fmt.startswith("yuva"):
             stream.codec_context.color_range = 1  # limited (MPEG) range
-            stream.codec_context.colorspace = 1  # BT.709
+            stream.codec_context.colorspace = 6 if self.matrix == "bt601" else 1  # BT.709
             stream.codec_context.color_primaries = 1
             stream.codec_context.color_trc = 1
 
     def _video_frame(self, frame):
         import av
 
+        if self.matrix is not None:  # I420 already in the output's YUV
+            width, height = self.size
+            if frame.shape != (height * 3 // 2, width):
+                raise InputError(self.path, f"an I420 frame of shape {frame.shape} given to a "
+                                            f"{width}x{height} YUV writer")
+            return av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(frame), format="yuv420p")
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
         if frame.shape[2] == 4 and not self.alpha:

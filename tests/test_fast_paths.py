@@ -108,3 +108,19 @@ def test_rgba_of_any_size_and_layout():
         mask = rng.random((height, width), dtype=np.float32)
         expected = np.dstack([frame, effects.alpha_of(mask)])
         assert np.array_equal(effects.to_rgba(frame, mask), expected)
+
+
+@pytest.mark.parametrize("radius", [1, 2, 4])
+def test_coefficients_in_the_support_box_match_the_whole_frame(scene, radius):
+    frame, _ = scene
+    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    mask = np.zeros((360, 640), np.float32)
+    cv2.ellipse(mask, (420, 150), (60, 90), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 4)
+    mask[mask < 1e-7] = 0.0
+    whole = postprocess.guided_coefficients(gray, mask, radius)
+    boxed = postprocess._supported_coefficients(gray, mask, radius, 1e-4)
+    for full, part in zip(whole, boxed):
+        assert np.abs(full - part).max() < 1e-5
+    empty = postprocess._supported_coefficients(gray, np.zeros_like(mask), radius, 1e-4)
+    assert not empty[0].any() and not empty[1].any()

@@ -78,6 +78,12 @@ def test_h264_output_keeps_vfr_timestamps_and_colour(tmp_path, model):
         context = container.streams.video[0].codec_context
         assert (context.name, context.pix_fmt) == ("h264", "yuv420p")
         frame = next(container.decode(video=0))
+        # composited in the untagged input's YUV (FFmpeg reads it as BT.601) and tagged so
+        assert frame.colorspace == 6 and frame.color_range == 1  # BT.601, limited range
+    assert main(["video", str(clip), "-o", str(out), "--model", model, "--mask-only",
+                 "--overwrite"]) == 0
+    with av.open(str(out)) as container:  # written from RGB: BT.709
+        frame = next(container.decode(video=0))
         assert frame.colorspace == 1 and frame.color_range == 1  # BT.709, limited range
 
 

@@ -103,6 +103,25 @@ def guided_coefficients(small_gray, mask, radius=2, eps=1e-4):
     return _box(a, radius), _box(b, radius)
 
 
+SUPPORT = 1e-6  # mask values at most this are treated as 0 (output off by < 0.02 grey levels)
+
+
+def _supported_coefficients(small_gray, mask, radius, eps):
+    """`guided_coefficients` computed only in the box around the mask's support (values above
+    `SUPPORT`) with a margin the two box filters cannot see across; outside it the mask is
+    (nearly) 0 everywhere a window reaches, so `a = 0` and `b = 0` there."""
+    x, y, w, h = cv2.boundingRect(cv2.compare(mask, SUPPORT, cv2.CMP_GT))
+    a, b = np.zeros_like(mask), np.zeros_like(mask)
+    if w == 0 or h == 0:
+        return a, b
+    margin = 4 * radius + 4  # the coefficients see 2 * radius; the border reflection as much again
+    height, width = mask.shape
+    box = np.s_[max(0, y - margin):min(height, y + h + margin),
+                max(0, x - margin):min(width, x + w + margin)]
+    a[box], b[box] = guided_coefficients(small_gray[box], mask[box], radius, eps)
+    return a, b
+
+
 def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength=1.0, gray=None,
                   dtype=np.float32):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
@@ -112,17 +131,18 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     (`radius` is counted there), then upsampled and applied to the full-resolution frame, so the
     mask follows the frame's edges at a cost that barely depends on the frame size. `mask` (float32
     in [0, 1]) may have any resolution, e.g. the model's; `strength` sharpens it (`sharpen`) at the
-    working resolution first. `gray`: the frame's grayscale when the caller has it already.
+    working resolution first. `gray`: the frame's grayscale when the caller has it already (it
+    then sets the output's size: `guide` may be smaller).
     `dtype` np.uint8 returns `round(255 * mask)` computed without a full-size float image (what
     the effects composite fastest); np.float32 the mask in [0, 1].
     """
     dtype = mask_dtype(dtype)
-    height, width = guide.shape[:2]
     if gray is None:
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
+    height, width = gray.shape[:2]
     size = working_size(height, width, work_size)
     small_p = sharpen(mask_to_frame(mask, *size), strength)
-    a, b = guided_coefficients(resize_frame(gray, *size), small_p, radius, eps)
+    a, b = _supported_coefficients(resize_frame(gray, *size), small_p, radius, eps)
     if dtype == np.uint8:
         return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
     out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)

@@ -22,10 +22,20 @@ def _check_frame(image):
         raise ValueError(f"empty image of shape {image.shape}")
 
 
+def _check_gray(gray, image):
+    if gray is None:
+        return
+    if not isinstance(gray, np.ndarray) or gray.dtype != np.uint8 or gray.ndim != 2:
+        raise ValueError("gray must be a uint8 (H, W) array")
+    height, width = image.shape[:2]
+    if abs(gray.shape[1] * height - gray.shape[0] * width) > max(gray.shape):
+        raise ValueError(f"gray {gray.shape} and image {image.shape[:2]} differ in aspect ratio")
+
+
 CANVAS_SIDE = 960  # longest side of the frame-shaped mask that zoomed crops are pasted into
 
 
-def _canvas_size(image):
+def canvas_size(image):
     """The frame-shaped mask's (width, height): the guided filter's working size (shorter side
     at most `postprocess.WORK_SIZE`), its longer side at most `CANVAS_SIDE`, so smoothing, motion
     compensation and the refinement all run at the resolution the refinement fits at."""
@@ -36,7 +46,7 @@ def _canvas_size(image):
 
 def _frame_shaped(mask, image):
     """A model-resolution mask resized to the canvas of `image`, as a new array."""
-    canvas = contract.mask_to_frame(mask, *_canvas_size(image))
+    canvas = contract.mask_to_frame(mask, *canvas_size(image))
     return canvas.copy() if canvas is mask else canvas
 
 
@@ -144,9 +154,9 @@ class Segmenter:
         return canvas
 
     def _finish(self, image, mask, dtype, gray=None):
-        """Upsample to the image size as `dtype`, optionally refine; closes the timing of the
-        call."""
-        height, width = image.shape[:2]
+        """Upsample to the image size (`gray`'s when given) as `dtype`, optionally refine; closes
+        the timing of the call."""
+        height, width = (image if gray is None else gray).shape[:2]
         if self.refine:
             full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps,
                                              strength=self.sharpen, gray=gray, dtype=dtype)
@@ -161,11 +171,15 @@ class Segmenter:
         timings["post"] = time.perf_counter() - self._started - timings["pre"] - timings["invoke"]
         return full
 
-    def segment(self, image, dtype=np.float32):
+    def segment(self, image, dtype=np.float32, gray=None):
         """Person probability (image size) of one RGB uint8 image: float32 in [0, 1], or with
         `dtype=numpy.uint8` the same rounded to 0-255 (computed without a full-size float image;
-        what `bgseg.effects` composites fastest)."""
+        what `bgseg.effects` composites fastest). `gray` (uint8 `(H, W)`, e.g. a video frame's
+        luma plane): the full-resolution guide of the refinement and the size of the result;
+        `image` may then be the same picture at a smaller size (`canvas_size` of the full one is
+        what the models and the refinement look at)."""
         _check_frame(image)
+        _check_gray(gray, image)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
         mask = self._infer(image, None)
@@ -177,7 +191,7 @@ class Segmenter:
             boxes = zoom.people_boxes(canvas, box, self.zoom_margin, self.zoom_people)
             if boxes:
                 mask = self._person_looks(image, canvas, boxes)
-        return self._finish(image, mask, dtype)
+        return self._finish(image, mask, dtype, gray)
 
     __call__ = segment
 
@@ -266,7 +280,7 @@ class VideoSegmenter(Segmenter):
 
     def _tracked(self, frame):
         """The frame-shaped (canvas) mask of the next frame, zooming on the tracked crop."""
-        size = _canvas_size(frame)
+        size = canvas_size(frame)
         prior = self.previous_mask
         if prior is not None and prior.shape != size[::-1]:  # the stream changed size: restart
             prior, self._previous_output, self._box = None, None, None
@@ -283,14 +297,14 @@ class VideoSegmenter(Segmenter):
         self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
         return canvas
 
-    def segment(self, frame, dtype=np.float32):
+    def segment(self, frame, dtype=np.float32, gray=None):
         """Person probability (frame size) of the next RGB uint8 frame of the stream: float32 in
-        [0, 1], or 0-255 with `dtype=numpy.uint8` (see `Segmenter.segment`)."""
+        [0, 1], or 0-255 with `dtype=numpy.uint8`; `gray` as in `Segmenter.segment`."""
         _check_frame(frame)
+        _check_gray(gray, frame)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
-        gray = None
-        if self.refine or self.motion is not None:  # both look at the grayscale frame
+        if gray is None and (self.refine or self.motion is not None):  # both look at grayscale
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         trust = self._follow_motion(frame, gray)
         raw = self._tracked(frame) if self.zoom else self._infer(frame, self.previous_mask)

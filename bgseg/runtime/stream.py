@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bgseg import planes
 from bgseg.runtime import memory
+from bgseg.runtime.segmenter import Segmenter, canvas_size
 
 QUEUE_SIZE = 4
 _END = object()
@@ -72,13 +74,24 @@ def _direct(frames, max_frames, times):
         yield item
 
 
+def segment_planes(segmenter, frame, matrix, dtype=np.uint8):
+    """`segmenter.segment` of an I420 frame in `matrix`'s YUV: the picture converted to RGB at
+    the segmenter's working size (`canvas_size`), the luma plane as the full-size guide."""
+    luma = planes.split(frame)[0]
+    small = planes.to_rgb(frame, *canvas_size(luma), matrix)
+    return segmenter.segment(small, dtype=dtype, gray=luma)
+
+
 def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=None, show=None,
-                   times=None, live=False):
+                   times=None, live=False, matrix=None):
     """Segment and composite `frames` (an iterable of RGB frames or `(seconds, frame)` pairs)
     into `writer` (and/or `show`, which returns False to stop); returns the frame count. Masks
     reach `effect` as its `mask_dtype` (uint8 for `bgseg.effects.Effect`), else float32. A `live`
     source (`bgseg.capture.LatestFrames`) is read directly, with no queue in between: each frame
-    processed is the newest one captured."""
+    processed is the newest one captured. With `matrix` ("bt709"/"bt601") frames are I420 buffers
+    in that YUV (`bgseg.planes`): the segmenter gets the picture at its working size
+    (`canvas_size`) and the luma plane as the full-size guide, `effect.on_planes` composites the
+    planes and `writer` takes I420 (`VideoWriter(matrix=...)`): no full-size RGB image at all."""
     memory.reuse_freed_memory()
     stop = threading.Event()
     errors = []
@@ -104,7 +117,7 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
 
     def composite(frame, mask):
         start = time.perf_counter()
-        out = effect(frame, mask)
+        out = effect(frame, mask) if matrix is None else effect.on_planes(frame, mask, matrix)
         times.effect += time.perf_counter() - start
         return out
 
@@ -120,6 +133,12 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
             stop.set()
 
     mask_dtype = getattr(effect, "mask_dtype", np.float32)  # Effect takes uint8 masks: faster
+
+    def segment(frame):
+        if matrix is None:
+            return segmenter.segment(frame, dtype=mask_dtype)
+        return segment_planes(segmenter, frame, matrix, mask_dtype)
+
     workers = [] if live else [threading.Thread(target=decode, daemon=True, name="bgseg-decode")]
     encoder = None
     if writer is not None:
@@ -133,7 +152,7 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
         for item in source:
             seconds, frame = item if isinstance(item, tuple) else (None, item)
             start = time.perf_counter()
-            mask = segmenter.segment(frame, dtype=mask_dtype)
+            mask = segment(frame)
             times.process += time.perf_counter() - start
             if show is None:  # composited on the encode thread
                 item = (frame, mask, seconds)
@@ -186,15 +205,23 @@ def segment_video(source, output, segmenter, effect, *, overwrite=False, max_fra
     (reader, fps, (width, height)) is called once the first frame is read (e.g. to size a
     progress bar or open a preview). `live` sources (cameras, streams) are read on their own
     thread that keeps only the newest frame (`bgseg.capture.LatestFrames`)."""
+    from bgseg.effects import Effect
     from bgseg.io import InputError
-    from bgseg.video_io import DEFAULT_CRF, VideoReader, VideoWriter
+    from bgseg.video_io import DEFAULT_CRF, VideoReader, VideoWriter, planar_output
 
-    with VideoReader(source) as reader:
+    # the one switch to the YUV path: an encoded yuv420p output, an effect and a segmenter that
+    # take planes, and nothing shown (previews are RGB)
+    planar = (output is not None and show is None and planar_output(output, alpha)
+              and isinstance(effect, Effect) and effect.takes_planes
+              and isinstance(segmenter, Segmenter))
+    with VideoReader(source, planar=planar) as reader:
         timed = reader.timed()
         first = next(timed, None)
         if first is None:
             raise InputError(source, "no readable frame")
         height, width = first[1].shape[:2]
+        if reader.matrix is not None:
+            height = height * 2 // 3
         rate = fps or (reader.fps if 0 < reader.fps < 1000 else 30.0)
         if opened is not None:
             opened(reader, rate, (width, height))
@@ -203,7 +230,8 @@ def segment_video(source, output, segmenter, effect, *, overwrite=False, max_fra
             writer = VideoWriter(output, rate, (width, height), overwrite=overwrite, alpha=alpha,
                                  crf=DEFAULT_CRF if crf is None else crf,
                                  time_base=None if fps else reader.time_base,
-                                 audio_from=source if audio and reader.audio_streams else None)
+                                 audio_from=source if audio and reader.audio_streams else None,
+                                 matrix=reader.matrix)
         times = StageTimes()
         start = time.perf_counter()
         frames_in = _prepend(first, timed)
@@ -214,7 +242,7 @@ def segment_video(source, output, segmenter, effect, *, overwrite=False, max_fra
             newest = frames_in = LatestFrames(frames_in)
         try:
             frames = process_stream(frames_in, writer, segmenter, effect, max_frames,
-                                    progress, show, times, live=live)
+                                    progress, show, times, live=live, matrix=reader.matrix)
             short = _stopped_early(reader, frames, max_frames)
             if short and strict:
                 raise InputError(source, f"{short}; nothing was written (--strict)")
