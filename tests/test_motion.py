@@ -1,6 +1,5 @@
 """Motion compensation (bgseg.runtime.motion) and its use by VideoSegmenter."""
 
-import cv2
 import numpy as np
 import pytest
 
@@ -38,20 +37,6 @@ def test_warp_moves_the_previous_mask_with_the_content():
     # at another resolution (a model-sized mask) the flow is scaled to it
     small = motion.warp(_square_mask(0)[::2, ::2].copy())
     assert abs(_centre_x(small) - _centre_x(_square_mask(6)[::2, ::2])) < 1.0
-
-
-def test_the_half_size_warp_matches_the_full_size_one():
-    half, full = MotionCompensator(work_side=128), MotionCompensator(work_side=128, warp_scale=1.0)
-    for motion in (half, full):
-        motion.update(_scene(0))
-        motion.update(_scene(6))
-    mask = cv2.GaussianBlur(_square_mask(0), (0, 0), 2.0)  # a soft outline, as the model's
-    moved_half, moved_full = half.warp(mask), full.warp(mask)
-    assert moved_half.shape == mask.shape and moved_half.dtype == np.float32
-    assert np.abs(moved_half - moved_full).max() < 0.1
-    assert np.abs(moved_half - moved_full).mean() < 0.01
-    with pytest.raises(ValueError, match="warp_scale"):
-        MotionCompensator(warp_scale=0.0)
 
 
 def test_confidence_is_high_where_the_flow_explains_the_frame_and_low_elsewhere():

@@ -7,8 +7,6 @@ is now instead of where they were. The flow is OpenCV's DIS (Kroeger et al. 2016
 about a millisecond on one core at the default 192. `confidence` tells, per pixel, how well the
 warped previous frame matches the current one (1: the same colour; towards 0 where the flow failed:
 occlusions, motion blur, new content), so that smoothing can trust the past only where it fits.
-Masks are warped at `warp_scale` of their size (default half: the flow is smooth, and so are the
-masks) and the result upsampled bilinearly: a third of the full-size warp's cost at 720p.
 """
 
 import cv2
@@ -20,16 +18,13 @@ from bgseg.contract import resize_frame
 class MotionCompensator:
     """Flow from each frame back to the one before (`update`), applied to masks (`warp`)."""
 
-    def __init__(self, work_side=192, tolerance=0.08, warp_scale=0.5):
+    def __init__(self, work_side=192, tolerance=0.08):
         if work_side < 16:
             raise ValueError(f"work_side must be at least 16 pixels, got {work_side}")
         if tolerance <= 0:
             raise ValueError(f"tolerance must be > 0, got {tolerance}")
-        if not 0.0 < warp_scale <= 1.0:
-            raise ValueError(f"warp_scale must be in (0, 1], got {warp_scale}")
         self.work_side = int(work_side)
         self.tolerance = float(tolerance)
-        self.warp_scale = float(warp_scale)
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.reset()
 
@@ -72,15 +67,8 @@ class MotionCompensator:
         current frame."""
         if self.flow is None:
             return mask
-        height, width = mask.shape[:2]
-        small = (max(16, round(width * self.warp_scale)), max(16, round(height * self.warp_scale)))
-        if small[0] >= width or small[1] >= height:
-            map_x, map_y = self._map((height, width))
-            return cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        map_x, map_y = self._map(small[::-1])
-        moved = cv2.remap(cv2.resize(mask, small, interpolation=cv2.INTER_AREA), map_x, map_y,
-                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return cv2.resize(moved, (width, height), interpolation=cv2.INTER_LINEAR)
+        map_x, map_y = self._map(mask.shape[:2])
+        return cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _map(self, shape):
         """The remap coordinates of this frame's flow at `shape` (computed once per frame)."""
