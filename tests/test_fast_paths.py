@@ -124,3 +124,15 @@ def test_coefficients_in_the_support_box_match_the_whole_frame(scene, radius):
         assert np.abs(full - part).max() < 1e-5
     empty = postprocess._supported_coefficients(gray, np.zeros_like(mask), radius, 1e-4)
     assert not empty[0].any() and not empty[1].any()
+
+
+@pytest.mark.parametrize("scale", [(2, 2), (3, 2), (1, 1), (1.5, 1.5)])
+def test_upsampled_box_is_the_crop_of_the_whole_upsampling(scale):
+    rng = np.random.default_rng(3)
+    small = rng.random((36, 64), np.float32)
+    width, height = round(64 * scale[0]), round(36 * scale[1])
+    whole = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    for box in (np.s_[0:height, 0:width], np.s_[5:17, 3:40], np.s_[height - 7:height, 0:9],
+                np.s_[1:2, width - 1:width]):
+        np.testing.assert_array_equal(postprocess.upsampled_box(small, width, height, box),
+                                      whole[box])

@@ -164,7 +164,22 @@ def _apply_uint8(gray, a, b):
     x0, y0 = max(0, int((x - 1) * sx)), max(0, int((y - 1) * sy))
     x1, y1 = min(width, int(np.ceil((x + w + 1) * sx))), min(height, int(np.ceil((y + h + 1) * sy)))
     box = np.s_[y0:y1, x0:x1]
-    full_a, full_b = mask_to_frame(a, width, height), mask_to_frame(b, width, height)
-    product = cv2.multiply(gray[box], full_a[box], dtype=cv2.CV_32F)
-    out[box] = cv2.add(product, full_b[box], dtype=cv2.CV_8U)
+    product = cv2.multiply(gray[box], upsampled_box(a, width, height, box), dtype=cv2.CV_32F)
+    out[box] = cv2.add(product, upsampled_box(b, width, height, box), dtype=cv2.CV_8U)
     return out
+
+
+def upsampled_box(small, width, height, box):
+    """`mask_to_frame(small, width, height)[box]` (`box` a pair of slices), computed from the
+    part of `small` under `box` alone when the frame is a whole multiple of `small` (the same
+    bilinear weights then repeat); otherwise the whole upsampling, cropped."""
+    rows, cols = small.shape[:2]
+    if width % cols or height % rows:
+        return mask_to_frame(small, width, height)[box]
+    (sy, sx), (ys, xs) = (height // rows, width // cols), box
+    # the source rows/cols a bilinear tap of the box reaches, plus one either side
+    r0, c0 = max(0, ys.start // sy - 1), max(0, xs.start // sx - 1)
+    r1, c1 = min(rows, -(-ys.stop // sy) + 1), min(cols, -(-xs.stop // sx) + 1)
+    part = cv2.resize(small[r0:r1, c0:c1], ((c1 - c0) * sx, (r1 - r0) * sy),
+                      interpolation=cv2.INTER_LINEAR)
+    return part[ys.start - r0 * sy:ys.stop - r0 * sy, xs.start - c0 * sx:xs.stop - c0 * sx]
