@@ -12,6 +12,8 @@ import argparse
 import av
 import numpy as np
 
+from benchmarks.composite_psnr import psnr
+
 
 def decoded(path):
     """([(pts, RGB frame)], colorspace tag) of a video file."""
@@ -31,8 +33,7 @@ def main(argv=None):
     if not pairs:
         raise SystemExit("no frames to compare")
     same_times = [t for t, _ in first] == [t for t, _ in second]
-    mse = [np.mean((a.astype(np.float64) - b) ** 2) for (_, a), (_, b) in pairs]
-    scores = [float("inf") if m == 0 else 10 * np.log10(255.0 ** 2 / m) for m in mse]
+    scores = [psnr(a, b) for (_, a), (_, b) in pairs]
     worst = max(int(np.abs(a.astype(np.int16) - b).max()) for (_, a), (_, b) in pairs)
     print(f"{len(first)} / {len(second)} frames; timestamps {'equal' if same_times else 'DIFFER'}; "
           f"colorspace {tag_a} / {tag_b}; PSNR min {min(scores):.1f} dB, mean "
