@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from bgseg import planes
+from bgseg.contract import mask_to_frame
 
 COLORS = {
     "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 255, 0),
@@ -132,13 +133,6 @@ def blur_background(frame, mask, radius):
     return _blend_into(background, frame, mask)
 
 
-def _fit(image, size):
-    """`image` resized (bilinear) to `size` (width, height) unless it has that size already."""
-    if (image.shape[1], image.shape[0]) == size:
-        return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-
-
 def blur_planes(frame, mask, radius):
     """`blur_background` of an I420 frame (`bgseg.planes`), returned as a new I420 buffer: the
     blur runs on Y and the half-size U and V shrunk to one small 3-channel image, the luma is
@@ -151,8 +145,8 @@ def blur_planes(frame, mask, radius):
     mask = alpha_of(mask)
     small_y = _shrink(y, size)
     small = (small_y.shape[1], small_y.shape[0])
-    image = cv2.merge([small_y, *(_fit(_shrink(c, size), small) for c in (u, v))])
-    blurred = cv2.split(_normalized_blur(image, _fit(_shrink(mask, size), small),
+    image = cv2.merge([small_y, *(mask_to_frame(_shrink(c, size), *small) for c in (u, v))])
+    blurred = cv2.split(_normalized_blur(image, mask_to_frame(_shrink(mask, size), *small),
                                          radius * small[0] / width))
     out = np.empty_like(frame)
     for plane, target in zip(planes.split(out), blurred):
