@@ -53,6 +53,24 @@ PRESETS = {
             input_shape=(256, 256, 3),
         ),
         _preset(
+            "selfie_image_256_x2",
+            "selfie",
+            207_233,
+            "MediaPipe selfie-segmenter architecture, 256x256, RGB only, twice the hidden "
+            "channels (widened from a 1x model by bgseg.models.widen)",
+            input_shape=(256, 256, 3),
+            expand_multiplier=2,
+        ),
+        _preset(
+            "selfie_image_256_x4",
+            "selfie",
+            408_897,
+            "MediaPipe selfie-segmenter architecture, 256x256, RGB only, four times the hidden "
+            "channels (widened from a 1x model by bgseg.models.widen)",
+            input_shape=(256, 256, 3),
+            expand_multiplier=4,
+        ),
+        _preset(
             "selfie_384",
             "selfie",
             106_545,

@@ -41,18 +41,24 @@ HEAD_FILTERS = 128
 DECODER_SKIPS = ((2, 24), (0, 16), ("stem", 16))
 
 
-def build_selfie(input_shape=(256, 256, 4), name="selfie", keras_module=None):
+def build_selfie(input_shape=(256, 256, 4), name="selfie", keras_module=None,
+                 expand_multiplier=1):
     """Build the selfie-segmenter network as a plain functional model.
 
     Args:
         input_shape: (H, W, C): C = 4 (video: RGB + previous mask) or 3 (image); H and W multiples
             of 16. RGB in [0, 1].
         keras_module: `keras` (default) or `tf_keras` to build the QAT twin from the same code.
+        expand_multiplier: an integer that multiplies the hidden widths (every block's expanded
+            width and the head's filters) and leaves the widths between blocks as they are: the
+            wider models `bgseg.models.widen` initialises from a trained 1x model.
     """
     K = blocks.resolve_keras(keras_module)
     height, width, channels = input_shape
     if channels not in (3, 4):
         raise ValueError(f"selfie input must have 3 (image) or 4 (video) channels, got {channels}")
+    if not isinstance(expand_multiplier, int) or expand_multiplier < 1:
+        raise ValueError(f"expand_multiplier must be an integer >= 1, got {expand_multiplier!r}")
     if height % 16 or width % 16:
         raise ValueError(f"selfie input size must be a multiple of 16, got {height}x{width}")
 
@@ -61,11 +67,13 @@ def build_selfie(input_shape=(256, 256, 4), name="selfie", keras_module=None):
     stem = _activation(K, stem, "hard_swish", "stem_act")
     x, features = stem, []
     for i, (kernel, expand, out, se, act, stride) in enumerate(ENCODER_BLOCKS):
-        x = _inverted_bottleneck(K, x, kernel, expand, out, se, act, stride, f"enc{i}")
+        x = _inverted_bottleneck(K, x, kernel, expand * expand_multiplier, out, se, act, stride,
+                                 f"enc{i}")
         features.append(x)
 
-    gate = _gate(K, x, HEAD_FILTERS, None, "head_gate")
-    x = K.layers.Conv2D(HEAD_FILTERS, 1, activation="relu", name="head_conv")(x)
+    head_filters = HEAD_FILTERS * expand_multiplier
+    gate = _gate(K, x, head_filters, None, "head_gate")
+    x = K.layers.Conv2D(head_filters, 1, activation="relu", name="head_conv")(x)
     x = K.layers.Multiply(name="head_mul")([x, gate])
 
     for stage, (skip_index, width_) in enumerate(DECODER_SKIPS):

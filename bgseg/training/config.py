@@ -14,7 +14,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 # far).
 RESUMABLE_FIELDS = ("epochs", "strategy", "cache_dir", "workers")
 # Fields added after runs existed, with their defaults: left out of the fingerprint when unset.
-LATER_FIELDS = {"distill": 0.0, "freeze_prefixes": (), "freeze_epochs": 0}
+LATER_FIELDS = {"distill": 0.0, "freeze_prefixes": (), "freeze_epochs": 0, "init_widen": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Recipe:
     cache_dir: str = None               # COCO mask cache (default $BGSEG_CACHE or ~/.cache/bgseg)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     init_from: str = None               # a .keras model or pretrained name to start from
+    init_widen: bool = False            # init_from is a narrower selfie model: Net2WiderNet it
     teacher: str = None                 # a .keras model or pretrained name to distil from (frozen)
     distill: float = 0.0                # weight of the teacher in the soft targets, in [0, 1)
     freeze_prefixes: tuple = ()         # layers whose names start with these stay frozen ...
@@ -67,6 +68,8 @@ class Recipe:
             )
         if not 0 <= self.distill < 1:
             raise ValueError(f"distill must be in [0, 1), got {self.distill}")
+        if self.init_widen and not self.init_from:
+            raise ValueError("init_widen needs an 'init_from' model to widen")
         if self.distill and not self.teacher:
             raise ValueError("distill > 0 needs a 'teacher'")
         if self.freeze_epochs < 0 or bool(self.freeze_epochs) != bool(self.freeze_prefixes):

@@ -292,15 +292,20 @@ def initial_model(recipe, log=print):
     from bgseg.models import build_model
     from bgseg.models.pretrained import check_model_source, load_model_source
     from bgseg.models.transfer import transfer_weights
+    from bgseg.models.widen import widen_selfie_weights
 
     model = build_model(recipe.model, **recipe.model_kwargs)
     if recipe.init_from:
         check_model_source(recipe.init_from)
-        report = transfer_weights(
-            load_model_source(recipe.init_from), model, zero_new_channels=True
-        )
-        log(f"initialised from {recipe.init_from}: {report['copied']} layers copied, partial "
-            f"(channels mapped): {report['partial']}, fresh: {report['skipped']}")
+        source = load_model_source(recipe.init_from)
+        if recipe.init_widen:
+            report = widen_selfie_weights(source, model, seed=recipe.seed)
+            log(f"initialised from {recipe.init_from}, widened: {report['copied']} layers copied, "
+                f"widened: {report['widened']}")
+        else:
+            report = transfer_weights(source, model, zero_new_channels=True)
+            log(f"initialised from {recipe.init_from}: {report['copied']} layers copied, partial "
+                f"(channels mapped): {report['partial']}, fresh: {report['skipped']}")
     return model
 
 
