@@ -2,6 +2,7 @@
 killed / concurrent run cases of issue 22, on tiny clips generated here."""
 
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from bgseg import video_io
+from bgseg import planes, video_io
 from bgseg.cli import main
 
 VFR_TIMES = [0.0, 0.04, 0.08, 0.2, 0.24, 0.4, 0.44, 0.6, 0.64, 0.8, 0.84, 0.88]
@@ -85,6 +86,50 @@ def test_h264_output_keeps_vfr_timestamps_and_colour(tmp_path, model):
     with av.open(str(out)) as container:  # written from RGB: BT.709
         frame = next(container.decode(video=0))
         assert frame.colorspace == 1 and frame.color_range == 1  # BT.709, limited range
+
+
+def rotate_clip(path, matrix=(0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)):
+    """Give an MP4's video track a display matrix, as phones do for portrait video (the default is
+    the one they write: shown turned 90 degrees clockwise). PyAV has no API to write one, so the
+    `tkhd` box's matrix is rewritten in place."""
+    data = bytearray(path.read_bytes())
+    box = data.find(b"tkhd") - 4  # a version-0 tkhd: the matrix is at byte 48 of the box
+    assert box > 0 and data[box + 8] == 0
+    data[box + 48:box + 84] = struct.pack(">9i", *matrix)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("planar", [False, True])
+def test_rotation_metadata_is_applied(tmp_path, planar):
+    clip = make_clip(tmp_path / "in.mp4", times=VFR_TIMES[:3], size=(96, 64))
+    with av.open(str(clip)) as container:
+        fmt = "yuv420p" if planar else "rgb24"
+        coded = [f.to_ndarray(format=fmt) for f in container.decode(video=0)]
+    rotate_clip(clip)
+    reader = video_io.VideoReader(clip, planar=planar)
+    frames = [image for _, image in reader.timed()]
+    reader.close()
+    assert len(frames) == 3
+    for image, raw in zip(frames, coded):
+        if planar:  # an I420 buffer of the upright 64x96 picture: compare the luma
+            assert reader.matrix is not None and image.shape == (96 * 3 // 2, 64)
+            image, raw = planes.split(image)[0], planes.split(raw)[0]
+            np.testing.assert_array_equal(image, np.rot90(raw, -1))
+        assert image.shape[:2] == (96, 64)
+        # noise frames: chroma subsampling moves single pixels, not the turned picture
+        assert np.abs(image.astype(int) - np.rot90(raw, -1)).mean() < 4
+        assert np.abs(image.astype(int) - np.rot90(raw, 1)).mean() > 40
+
+
+def test_a_portrait_phone_clip_comes_out_portrait(tmp_path, model):
+    clip = rotate_clip(make_clip(tmp_path / "in.mp4", times=VFR_TIMES[:4], size=(96, 64)))
+    out = tmp_path / "out.mp4"
+    assert main(["video", str(clip), "-o", str(out), "--model", model, "--blur", "3"]) == 0
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0))
+        # turned upright once: the output is coded portrait and carries no rotation of its own
+        assert (frame.width, frame.height) == (64, 96) and not frame.rotation
 
 
 @pytest.mark.parametrize("suffix", [".webm", ".mov"])
