@@ -269,3 +269,37 @@ def test_static_folder_mounted(tmp_path):
     (tmp_path / "index.html").write_text("<p>browser app</p>")
     app = create_app(model="default_image", static=str(tmp_path))
     assert "browser app" in TestClient(app).get("/app/").text
+
+
+def _built_web_app(folder):
+    (folder / "vendor" / "tasks-vision").mkdir(parents=True)
+    (folder / "index.html").write_text("<p>browser app</p>")
+    (folder / "app.mjs").write_text("export {};")
+    (folder / "vendor" / "tasks-vision" / "vision_bundle.mjs").write_text("export {};")
+    return folder
+
+
+def test_web_app_mounted_with_its_models(tmp_path):
+    from starlette.testclient import TestClient
+
+    from bgseg import webapp
+    from bgseg.serve.app import create_app
+
+    client = TestClient(create_app(model="default_image", web=str(_built_web_app(tmp_path))))
+    assert "browser app" in client.get("/app/").text
+    assert client.get("/app/app.mjs").headers["content-type"] == "text/javascript"
+    shipped = client.get("/app/models/default_video.tflite")  # the app's models/NAME.tflite
+    assert shipped.status_code == 200
+    assert shipped.content == (webapp.ASSETS / "default_video.tflite").read_bytes()
+    for name in ("pretrained.json", "default_image.keras", "nothing.tflite"):
+        answer = client.get(f"/app/models/{name}")
+        assert answer.status_code == 404 and "shipped .tflite" in answer.json()["error"]
+
+
+def test_web_option_refuses_an_unbuilt_app(tmp_path, capsys):
+    (tmp_path / "index.html").write_text("<p>not built</p>")
+    assert main(["serve", "--web", str(tmp_path)]) == 2
+    assert "is not built" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--web", str(tmp_path), "--static", str(tmp_path)])
+    assert exit_.value.code == 2 and "not allowed with argument" in capsys.readouterr().err

@@ -29,7 +29,11 @@ def add_arguments(parser):
                              "100e6)")
     parser.add_argument("--api-key", default=os.environ.get("BGSEG_API_KEY"),
                         help="require this key in X-API-Key (default: $BGSEG_API_KEY; none)")
-    parser.add_argument("--static", metavar="DIR", help="also serve this folder at /app")
+    site = parser.add_mutually_exclusive_group()
+    site.add_argument("--static", metavar="DIR", help="also serve this folder at /app")
+    site.add_argument("--web", nargs="?", const="", metavar="DIR",
+                      help="also serve the built browser app at /app with the shipped models "
+                           "(default DIR: the checkout's web/; build it with web/build.sh)")
     common.add_model_arguments(parser, default_model="default_image")
 
 
@@ -42,6 +46,14 @@ def _check(args):
             raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
     if args.static and not os.path.isdir(args.static):
         raise ValueError(f"{args.static}: --static is not a folder")
+    if args.web is not None:
+        from bgseg import webapp
+
+        args.web = args.web or str(webapp.web_root())
+        try:
+            webapp.check_built(args.web)
+        except FileNotFoundError as exc:
+            raise ValueError(f"--web: {exc}") from None
 
 
 def app_from_env():
@@ -66,7 +78,7 @@ def run(args):
                   "max_bytes": int(args.max_bytes), "max_pixels": args.max_pixels,
                   "timeout": args.timeout, "concurrency": args.concurrency,
                   "queue_wait": args.queue_wait, "api_key": args.api_key,
-                  "static": args.static, **common.segmenter_options(args)}
+                  "static": args.static, "web": args.web, **common.segmenter_options(args)}
         os.environ[CONFIG_ENV] = json.dumps(config)
         if args.workers == 1:
             app = app_from_env()  # a bad model fails here, before listening

@@ -31,6 +31,7 @@ class ServeConfig:
     queue_wait: float = 5.0
     api_key: str | None = None
     static: str | None = None
+    web: str | None = None  # a built browser app (`web/`), mounted at /app with its models
     refine: bool = True  # the defaults of requests that do not say
     zoom: bool = True
     sharpen: float = 2.0
@@ -172,7 +173,9 @@ async def _upload(request, body):
 
 def create_app(config=None, **overrides):
     """The FastAPI app serving `config` (a ServeConfig; keyword overrides its fields).
-    `static`: a folder to mount at `/app` (e.g. a browser app)."""
+    `static`: a folder to mount at `/app`; `web`: the built browser app (`bgseg.webapp`) mounted
+    at `/app`, with the shipped `.tflite` models at `/app/models/NAME.tflite` (where it loads
+    them)."""
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
@@ -194,7 +197,11 @@ def create_app(config=None, **overrides):
 
     app = FastAPI(title="bgseg", version=__version__, lifespan=lifespan,
                   description="Person segmentation and background removal.")
-    if config.static:
+    if config.static and config.web:
+        raise ValueError("serve either a static folder or the web app at /app, not both")
+    if config.web:
+        _mount_web(app, config.web)
+    elif config.static:
         from fastapi.staticfiles import StaticFiles
 
         app.mount("/app", StaticFiles(directory=Path(config.static), html=True), name="app")
@@ -259,3 +266,31 @@ def create_app(config=None, **overrides):
         return PAGE
 
     return app
+
+
+def _mount_web(app, root):
+    """The browser app at /app (its files with the MIME types browsers insist on) and the shipped
+    models, only `.tflite` files, at /app/models/ (the app's relative `models/NAME.tflite`)."""
+    from fastapi.responses import FileResponse
+    from fastapi.staticfiles import StaticFiles
+
+    from bgseg import webapp
+
+    webapp.check_built(root)
+
+    class WebFiles(StaticFiles):
+        def file_response(self, full_path, *args, **kwargs):
+            response = super().file_response(full_path, *args, **kwargs)
+            kind = webapp.MIME_TYPES.get(Path(full_path).suffix.lower())
+            if kind:
+                response.headers["content-type"] = kind
+            return response
+
+    @app.get(f"/app{webapp.MODELS_PREFIX}{{name}}", include_in_schema=False)
+    async def web_model(name: str):
+        file = webapp.ASSETS / name
+        if not name.endswith(".tflite") or "/" in name or not file.is_file():
+            raise RequestError(404, f"no model {name!r} (the shipped .tflite files only)")
+        return FileResponse(file, media_type=webapp.MIME_TYPES[".tflite"])
+
+    app.mount("/app", WebFiles(directory=Path(root), html=True), name="app")
