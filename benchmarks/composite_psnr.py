@@ -51,7 +51,7 @@ def run(video, frames, blur, color=None, planar=False, given=None):
 
             mask = segment_planes(segmenter, image, matrix, dtype)
             mask = mask if given is None else given[index]
-            outputs.append(_planes_to_rgb(effect.on_planes(image, mask, matrix), matrix))
+            outputs.append(i420_to_rgb(effect.on_planes(image, mask, matrix), matrix))
         else:
             mask = segmenter.segment(image) if dtype is None else segmenter.segment(image,
                                                                                     dtype=dtype)
@@ -64,7 +64,7 @@ def run(video, frames, blur, color=None, planar=False, given=None):
 SWSCALE_MATRIX = {"bt709": "ITU709", "bt601": "ITU601"}  # also run on --before's bgseg: no import
 
 
-def _planes_to_rgb(frame, matrix):
+def i420_to_rgb(frame, matrix):
     """An I420 buffer decoded to RGB as FFmpeg (and so a player) does."""
     import av
 
@@ -80,7 +80,7 @@ def _through_yuv420p(rgb):
 
     video = av.VideoFrame.from_numpy_buffer(rgb, format="rgb24").reformat(
         format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
-    return _planes_to_rgb(video.to_ndarray(), "bt709")
+    return i420_to_rgb(video.to_ndarray(), "bt709")
 
 
 def psnr(a, b):

@@ -81,10 +81,9 @@ def _i420(bgr):
 
 def _rgb_of_i420(frame, shape):
     """An I420 buffer decoded to RGB, edge-padded back to `shape`."""
-    import av
+    from benchmarks.composite_psnr import i420_to_rgb
 
-    rgb = av.VideoFrame.from_numpy_buffer(frame, format="yuv420p").reformat(
-        format="rgb24", src_colorspace="ITU709", src_color_range="MPEG").to_ndarray()
+    rgb = i420_to_rgb(frame, "bt709")
     return cv2.copyMakeBorder(rgb, 0, shape[0] - rgb.shape[0], 0, shape[1] - rgb.shape[1],
                               cv2.BORDER_REPLICATE)
 
