@@ -136,3 +136,39 @@ def test_upsampled_box_is_the_crop_of_the_whole_upsampling(scale):
                 np.s_[1:2, width - 1:width]):
         np.testing.assert_array_equal(postprocess.upsampled_box(small, width, height, box),
                                       whole[box])
+
+
+def reference_guided_filter(gray, mask, radius, eps, strength):
+    """The guided filter with its coefficients at the working size (before `subsample`): the
+    sharpened mask fitted there, `a` and `b` upsampled bilinearly, `gray * a + b` clipped."""
+    height, width = gray.shape
+    size = postprocess.working_size(height, width)
+    small_gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    p = postprocess.sharpen(cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR), strength)
+    a, b = postprocess.guided_coefficients(small_gray, p, radius, eps)
+    a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR) / 255.0
+    b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(gray * a + b, 0.0, 1.0)
+
+
+def test_subsampled_guided_filter_is_close_to_the_working_size_one(scene):
+    """He's fast guided filter step (coefficients at half the working size, the default
+    `subsample=2`): within a small fraction of a grey level of the filter fitted at the working
+    size on average, the same side of 0.5 almost everywhere; `subsample=1` is that filter."""
+    frame, mask = scene
+    big = cv2.resize(frame, (1280, 720))
+    gray = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)
+    full = reference_guided_filter(gray, mask, 2, 1e-4, 2.0)
+    at_work = postprocess.guided_filter(big, mask, strength=2.0, subsample=1)
+    assert np.abs(at_work - full).max() < 1e-4
+    fast = postprocess.guided_filter(big, mask, strength=2.0)
+    assert fast.shape == (720, 1280) and fast.dtype == np.float32
+    difference = np.abs(fast - full)
+    assert difference.mean() < 1.0 / 255 and psnr(fast * 255, full * 255) > 40
+    assert np.mean((fast > 0.5) != (full > 0.5)) < 0.002
+    fast_uint8 = postprocess.guided_filter(big, mask, strength=2.0, dtype=np.uint8)
+    assert np.abs(fast_uint8.astype(np.int16) - np.rint(fast * 255)).max() <= 1
+    assert postprocess.coefficient_size(720, 1280) == (320, 180)
+    assert postprocess.coefficient_size(1, 1) == (1, 1)
+    with pytest.raises(ValueError, match="subsample"):
+        postprocess.guided_filter(big, mask, subsample=0)

@@ -71,7 +71,8 @@ def _box(x, radius):
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-WORK_SIZE = 360  # shorter side (pixels) at which the guided filter fits its coefficients
+WORK_SIZE = 360  # shorter side (pixels) of the runtime's working size (smoothing, motion, ...)
+SUBSAMPLE = 2  # the guided filter fits its coefficients at the working size / SUBSAMPLE
 MASK_DTYPES = (np.float32, np.uint8)  # what masks come back as: probabilities or 0-255
 
 
@@ -88,6 +89,15 @@ def working_size(height, width, work_side=WORK_SIZE):
     `work_side` pixels: where `guided_filter` fits its coefficients."""
     scale = min(1.0, work_side / min(height, width))
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def coefficient_size(height, width, work_side=WORK_SIZE, subsample=SUBSAMPLE):
+    """(width, height) at which `guided_filter` fits its coefficients: `working_size` divided
+    by `subsample` (rounded, at least 1 pixel)."""
+    if int(subsample) != subsample or subsample < 1:
+        raise ValueError(f"subsample must be a whole number >= 1, got {subsample}")
+    w, h = working_size(height, width, work_side)
+    return max(1, round(w / subsample)), max(1, round(h / subsample))
 
 
 def guided_coefficients(small_gray, mask, radius=2, eps=1e-4):
@@ -123,26 +133,34 @@ def _supported_coefficients(small_gray, mask, radius, eps):
 
 
 def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength=1.0, gray=None,
-                  dtype=np.float32):
+                  dtype=np.float32, subsample=SUBSAMPLE):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
 
     The fast guided filter (He et al.): the linear coefficients mapping the frame's grayscale to the
-    mask are fitted at a working resolution whose shorter side is at most `work_size` pixels
-    (`radius` is counted there), then upsampled and applied to the full-resolution frame, so the
-    mask follows the frame's edges at a cost that barely depends on the frame size. `mask` (float32
-    in [0, 1]) may have any resolution, e.g. the model's; `strength` sharpens it (`sharpen`) at the
-    working resolution first. `gray`: the frame's grayscale when the caller has it already (it
-    then sets the output's size: `guide` may be smaller).
+    mask are fitted at a low resolution (the working size, whose shorter side is at most
+    `work_size` pixels and where `radius` is counted, shrunk by `subsample`), then upsampled and
+    applied to the full-resolution frame, so the mask follows the frame's edges at a cost that
+    barely depends on the frame size. `mask` (float32 in [0, 1]) may have any resolution, e.g.
+    the model's; `strength` sharpens it (`sharpen`) at the coefficients' resolution first.
+    `gray`: the frame's grayscale when the caller has it already (it then sets the output's size:
+    `guide` may be smaller).
     `dtype` np.uint8 returns `round(255 * mask)` computed without a full-size float image (what
     the effects composite fastest); np.float32 the mask in [0, 1].
+    `subsample` (He's "fast guided filter" step, s): the coefficients are fitted on the working
+    size shrunk `subsample` times more (`coefficient_size`), the mask area-averaged to it first
+    and sharpened there, with `radius` divided alike (at least 1); 1 fits them at the working
+    size itself. The output is still the full-size frame's grayscale times the upsampled `a`
+    plus `b`, so the edges it follows are the frame's.
     """
     dtype = mask_dtype(dtype)
     if gray is None:
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
     height, width = gray.shape[:2]
-    size = working_size(height, width, work_size)
-    small_p = sharpen(mask_to_frame(mask, *size), strength)
-    a, b = _supported_coefficients(resize_frame(gray, *size), small_p, radius, eps)
+    size = coefficient_size(height, width, work_size, subsample)
+    small_p = mask_to_frame(mask, *working_size(height, width, work_size))
+    small_p = sharpen(resize_frame(small_p, *size), strength)
+    a, b = _supported_coefficients(resize_frame(gray, *size), small_p,
+                                   max(1, int(radius / subsample + 0.5)), eps)
     if dtype == np.uint8:
         return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
     out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)
