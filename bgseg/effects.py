@@ -111,8 +111,10 @@ def _normalized_blur(image, small_mask, sigma):
     weighted = cv2.multiply(image, cv2.merge([weight] * image.shape[2]), dtype=cv2.CV_32F)
     blurred = cv2.GaussianBlur(weighted, (0, 0), sigma)
     norm = cv2.GaussianBlur(weight, (0, 0), sigma)
-    # blurred <= 255 * norm, so the ratio stays in range; where norm ~ 0 the person covers it anyway
-    return np.clip(blurred / np.maximum(norm, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8)
+    # blurred <= 255 * norm, so the ratio stays in range; where norm ~ 0 the person covers it
+    # anyway. OpenCV's divide rounds and saturates to uint8 in one pass
+    norm = cv2.max(norm, 1e-3)
+    return cv2.divide(blurred, cv2.merge([norm] * image.shape[2]), dtype=cv2.CV_8U)
 
 
 def blur_background(frame, mask, radius):
