@@ -92,7 +92,8 @@ def _blur_size(width, height, radius):
     """(width, height) at which a blur of sigma `radius` (full-size pixels) is done."""
     if radius <= 0:
         raise ValueError(f"blur radius must be > 0, got {radius}")
-    factor = 2 ** max(0, int(np.log2(radius / 2.0)))
+    # below 4 at full size; else shrunk by the power of two that leaves a sigma of 1-2 pixels
+    factor = 1 if radius < 4 else 2 ** int(np.log2(radius))
     return max(1, round(width / factor)), max(1, round(height / factor))
 
 
@@ -122,7 +123,7 @@ def blur_background(frame, mask, radius):
 
     The blur is a normalised convolution weighted by `1 - mask`, so person pixels do not bleed into
     the blurred background. It runs on the frame and mask area-averaged by a power of two (halving
-    steps) so that the remaining sigma is about 2 to 4 pixels there, then is upsampled: the same
+    steps) so that the remaining sigma is 1 to 2 pixels there, then is upsampled: the same
     look (PSNR above 40 dB against the former Gaussian pyramid, see docs/runtime.md) at a fraction
     of the cost of a full-resolution blur.
     """

@@ -172,3 +172,12 @@ def test_subsampled_guided_filter_is_close_to_the_working_size_one(scene):
     assert postprocess.coefficient_size(1, 1) == (1, 1)
     with pytest.raises(ValueError, match="subsample"):
         postprocess.guided_filter(big, mask, subsample=0)
+
+
+@pytest.mark.parametrize("radius", [1.5, 3.9, 4, 7.9, 15, 25, 40])
+def test_blur_works_where_a_sigma_of_1_to_2_pixels_is_left(radius):
+    """Below radius 4 the blur runs at full size; above, on the frame shrunk by the power of two
+    that leaves a sigma in [1, 2) pixels (`test_blur_matches_the_reference` bounds the look)."""
+    width, _ = effects._blur_size(1280, 720, radius)
+    left = radius * width / 1280
+    assert left == radius if radius < 4 else 1.0 <= left < 2.0
