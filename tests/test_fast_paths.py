@@ -181,3 +181,16 @@ def test_blur_works_where_a_sigma_of_1_to_2_pixels_is_left(radius):
     width, _ = effects._blur_size(1280, 720, radius)
     left = radius * width / 1280
     assert left == radius if radius < 4 else 1.0 <= left < 2.0
+
+
+def test_the_canvas_is_where_the_guided_filter_fits():
+    """With refinement the frame-shaped mask (smoothing, motion compensation) is at the guided
+    filter's coefficient size, so nothing is resized between them; without, at the working size
+    that is upsampled to the frame."""
+    from bgseg.runtime.segmenter import canvas_size, picture_size
+
+    for height, width in ((720, 1280), (1080, 1920), (37, 91), (1, 1)):
+        frame = np.zeros((height, width, 3), np.uint8)
+        assert canvas_size(frame) == postprocess.coefficient_size(height, width)
+        assert canvas_size(frame, refine=False) == picture_size(frame)
+    assert picture_size(np.zeros((720, 1280, 3), np.uint8)) == (640, 360)

@@ -157,8 +157,9 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
     height, width = gray.shape[:2]
     size = coefficient_size(height, width, work_size, subsample)
-    small_p = mask_to_frame(mask, *working_size(height, width, work_size))
-    small_p = sharpen(resize_frame(small_p, *size), strength)
+    small_p = mask if mask.shape == size[::-1] else resize_frame(
+        mask_to_frame(mask, *working_size(height, width, work_size)), *size)
+    small_p = sharpen(small_p, strength)
     a, b = _supported_coefficients(resize_frame(gray, *size), small_p,
                                    max(1, int(radius / subsample + 0.5)), eps)
     if dtype == np.uint8:
