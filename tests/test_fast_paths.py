@@ -194,3 +194,18 @@ def test_the_canvas_is_where_the_guided_filter_fits():
         assert canvas_size(frame) == postprocess.coefficient_size(height, width)
         assert canvas_size(frame, refine=False) == picture_size(frame)
     assert picture_size(np.zeros((720, 1280, 3), np.uint8)) == (640, 360)
+
+
+def test_remap_coordinates_scale_the_flow_as_numpy_does():
+    """`MotionCompensator._map` scales the flow per channel with OpenCV: bit for bit numpy's
+    float32 product, resized and offset by the pixel grid."""
+    from bgseg.runtime import motion
+
+    rng = np.random.default_rng(5)
+    compensator = motion.MotionCompensator()
+    compensator.flow = rng.normal(0, 3, (108, 192, 2)).astype(np.float32)
+    for shape in ((180, 320), (360, 640), (37, 91)):
+        scale = np.array([shape[1] / 192, shape[0] / 108], np.float32)
+        expected = cv2.resize(compensator.flow * scale, shape[::-1],
+                              interpolation=cv2.INTER_LINEAR) + motion._grid(shape)
+        assert np.array_equal(compensator._map(shape)[0], expected)
