@@ -209,3 +209,27 @@ def test_remap_coordinates_scale_the_flow_as_numpy_does():
         expected = cv2.resize(compensator.flow * scale, shape[::-1],
                               interpolation=cv2.INTER_LINEAR) + motion._grid(shape)
         assert np.array_equal(compensator._map(shape)[0], expected)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (1000, 562)])
+def test_uint8_output_band_by_band_is_the_whole_frame_one(scene, size):
+    """`_apply_uint8` computes only the bands of rows (and their columns) that can be non-zero:
+    the same bytes as `gray * a + b` over the whole frame, rounded; empty bands (two people
+    apart) stay 0."""
+    frame, _ = scene
+    width, height = size
+    gray = cv2.cvtColor(cv2.resize(frame, size), cv2.COLOR_RGB2GRAY)
+    small = postprocess.coefficient_size(height, width)
+    mask = np.zeros(small[::-1], np.float32)
+    cv2.ellipse(mask, (small[0] // 4, small[1] // 5), (20, 25), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(mask, (small[0] * 3 // 4, small[1] * 4 // 5), (30, 20), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 2)
+    mask[mask < 1e-7] = 0.0
+    small_gray = cv2.resize(gray, small, interpolation=cv2.INTER_AREA)
+    a, b = postprocess._supported_coefficients(small_gray, mask, 1, 1e-4)
+    a, b = a * (postprocess.SCALE * 255.0), b * np.float32(255.0)
+    whole = cv2.add(cv2.multiply(gray, cv2.resize(a, size), dtype=cv2.CV_32F), cv2.resize(b, size),
+                    dtype=cv2.CV_8U)
+    banded = postprocess._apply_uint8(gray, a, b)
+    assert whole.max() == 255 and np.array_equal(banded, whole)
+    assert not postprocess._apply_uint8(gray, a * 0, b * 0).any()

@@ -169,22 +169,46 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+BAND_ROWS = 24  # coefficient rows per band of `_apply_uint8` (96 frame rows at 720p)
+
+
 def _apply_uint8(gray, a, b):
-    """`round(gray * a + b)` (uint8, saturated) of the upsampled coefficients, computed only in
-    the box outside which it is 0 for every grey level (`|a| * 255 + |b| < 0.5` at the working
-    size bounds it for the bilinear upsampling too): the background costs nothing."""
+    """`round(gray * a + b)` (uint8, saturated) of the upsampled coefficients, computed only
+    where it can be non-zero: outside the pixels within one coefficient pixel of those where
+    `|a| * 255 + |b| >= 0.5` (which bounds the bilinear upsampling too) it is 0 for every grey
+    level, so the background costs nothing. When the frame is a whole multiple of the
+    coefficients (720p, 1080p) that region is taken band by band (`BAND_ROWS` coefficient rows,
+    each band only as wide as its own non-zero columns: a person's outline is far narrower than
+    their box in most rows), else as one box."""
     height, width = gray.shape
     out = np.zeros((height, width), np.uint8)
     bound = cv2.scaleAdd(cv2.absdiff(a, 0.0), 255.0, cv2.absdiff(b, 0.0))
-    x, y, w, h = cv2.boundingRect(cv2.compare(bound, 0.5, cv2.CMP_GE))
+    on = cv2.compare(bound, 0.5, cv2.CMP_GE)
+    x, y, w, h = cv2.boundingRect(on)
     if w == 0 or h == 0:
         return out
-    sx, sy = width / a.shape[1], height / a.shape[0]  # the box with a pixel of margin, at full size
-    x0, y0 = max(0, int((x - 1) * sx)), max(0, int((y - 1) * sy))
-    x1, y1 = min(width, int(np.ceil((x + w + 1) * sx))), min(height, int(np.ceil((y + h + 1) * sy)))
-    box = np.s_[y0:y1, x0:x1]
-    product = cv2.multiply(gray[box], upsampled_box(a, width, height, box), dtype=cv2.CV_32F)
-    out[box] = cv2.add(product, upsampled_box(b, width, height, box), dtype=cv2.CV_8U)
+    rows, cols = a.shape
+    if width % cols or height % rows:
+        bands = [(y, y + h, x, w)]
+        sx, sy = width / cols, height / rows
+    else:
+        bands = []
+        sx, sy = width // cols, height // rows
+        for r0 in range(y, y + h, BAND_ROWS):
+            r1 = min(y + h, r0 + BAND_ROWS)
+            # frame rows of this band reach coefficient rows r0 - 1 .. r1 through the bilinear taps
+            bx, _, bw, _ = cv2.boundingRect(on[max(0, r0 - 1):r1 + 1])
+            if bw:
+                bands.append((r0, r1, bx, bw))
+    for index, (r0, r1, bx, bw) in enumerate(bands):
+        # frame rows: the bands' rows, with a coefficient pixel of margin above the first and
+        # below the last (and either side of each band's columns)
+        y0 = int((r0 - 1) * sy) if index == 0 else int(r0 * sy)
+        y1 = int(np.ceil((r1 + 1) * sy)) if index == len(bands) - 1 else int(r1 * sy)
+        x0, x1 = int((bx - 1) * sx), int(np.ceil((bx + bw + 1) * sx))
+        box = np.s_[max(0, y0):min(height, y1), max(0, x0):min(width, x1)]
+        product = cv2.multiply(gray[box], upsampled_box(a, width, height, box), dtype=cv2.CV_32F)
+        out[box] = cv2.add(product, upsampled_box(b, width, height, box), dtype=cv2.CV_8U)
     return out
 
 
