@@ -73,18 +73,24 @@ def composite(frame, mask, background):
     return _blend_into(background.copy(), frame, alpha_of(mask))
 
 
+BLEND_ROWS = 64  # rows per band of `_blend_into`
+
+
 def _blend_into(out, frame, alpha):
     """Blend `frame` over the background held in `out` (modified and returned) by uint8 `alpha`
-    (`frame` RGB or a single plane)."""
-    x, y, w, h = cv2.boundingRect(alpha)  # the non-zero pixels: outside, out stays background
-    if w == 0 or h == 0:
-        return out
-    box = np.s_[y:y + h, x:x + w]
-    weight = np.ascontiguousarray(alpha[box])
-    if frame.ndim == 3:
-        weight = cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB)
-    person = cv2.multiply(frame[box], weight, scale=1.0 / 255.0)
-    out[box] = cv2.add(person, cv2.multiply(out[box], cv2.bitwise_not(weight), scale=1.0 / 255.0))
+    (`frame` RGB or a single plane), band by band of `BLEND_ROWS` rows, each only in the box of
+    its non-zero `alpha` (outside it `out` stays the background, which the blend would give)."""
+    for top in range(0, alpha.shape[0], BLEND_ROWS):
+        x, y, w, h = cv2.boundingRect(alpha[top:top + BLEND_ROWS])
+        if w == 0 or h == 0:
+            continue
+        box = np.s_[top + y:top + y + h, x:x + w]
+        weight = np.ascontiguousarray(alpha[box])
+        if frame.ndim == 3:
+            weight = cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB)
+        person = cv2.multiply(frame[box], weight, scale=1.0 / 255.0)
+        out[box] = cv2.add(person, cv2.multiply(out[box], cv2.bitwise_not(weight),
+                                                scale=1.0 / 255.0))
     return out
 
 

@@ -233,3 +233,22 @@ def test_uint8_output_band_by_band_is_the_whole_frame_one(scene, size):
     banded = postprocess._apply_uint8(gray, a, b)
     assert whole.max() == 255 and np.array_equal(banded, whole)
     assert not postprocess._apply_uint8(gray, a * 0, b * 0).any()
+
+
+@pytest.mark.parametrize("height", [1, 63, 200, 721])
+def test_blend_band_by_band_is_the_whole_frame_blend(height):
+    """`effects._blend_into` blends each band of rows in the box of its own non-zero mask: the
+    same bytes as the uint8 blend over the whole frame (people apart, bands with none)."""
+    rng = np.random.default_rng(height)
+    width = 301
+    mask = np.zeros((height, width), np.uint8)
+    mask[: max(1, height // 8), 10:40] = rng.integers(0, 256, (max(1, height // 8), 30))
+    mask[height * 3 // 4:, 200:260] = 255
+    mask[height * 3 // 4:, 250:] = rng.integers(0, 256, (height - height * 3 // 4, 51))
+    for channels in ((), (3,)):
+        frame = rng.integers(0, 256, (height, width, *channels), np.uint8)
+        background = rng.integers(0, 256, (height, width, *channels), np.uint8)
+        weight = mask if not channels else cv2.cvtColor(mask, cv2.COLOR_GRAY2RGB)
+        whole = cv2.add(cv2.multiply(frame, weight, scale=1.0 / 255.0),
+                        cv2.multiply(background, cv2.bitwise_not(weight), scale=1.0 / 255.0))
+        assert np.array_equal(effects._blend_into(background.copy(), frame, mask), whole)
