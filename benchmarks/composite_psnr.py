@@ -9,7 +9,8 @@ checkout has one), here and in a fresh process with `--before` first on the Pyth
 prints the PSNR of the composites (min and mean over frames), their largest pixel difference, and
 how much the masks moved: mean |difference| in grey levels (0-255) and the share of pixels whose
 side of 0.5 changed (`--before-masks`: the YUV path composites --before's masks, so only the
-composite differs). `--color` composites over a colour instead of blurring. `--planes` runs this
+composite differs; `--before-planes`: against --before's YUV path, not its RGB one). `--color`
+composites over a colour instead of blurring. `--planes` runs this
 checkout's YUV path instead (I420 frames as `bgseg video` composites them for H.264 outputs,
 `bgseg.runtime.stream.segment_planes` and `Effect.on_planes`), each composite decoded back to RGB
 with the input's matrix, as a player would; for scale it also prints what `--before`'s RGB path
@@ -99,22 +100,28 @@ def main(argv=None):
     parser.add_argument("--planes", action="store_true", help="this checkout's YUV path")
     parser.add_argument("--before-masks", action="store_true",
                         help="with --planes: composite --before's masks (the composite alone)")
+    parser.add_argument("--before-planes", action="store_true",
+                        help="with --planes: against --before's YUV path too (not its RGB one)")
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)  # the --before side
+    parser.add_argument("--dump-planes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     color = None if args.color is None else parse_color(args.color)
     if args.dump:
-        outputs, masks = run(args.video, args.frames, args.blur, color)
+        outputs, masks = run(args.video, args.frames, args.blur, color, args.dump_planes)
         np.savez(args.dump, outputs=outputs, masks=masks)
         return 0
     if args.before is None:
         parser.error("--before is required")
+    if args.before_planes and not args.planes:
+        parser.error("--before-planes needs --planes")
     with tempfile.TemporaryDirectory(prefix="bgseg-psnr-") as folder:
         dump = Path(folder) / "before.npz"
         env = dict(os.environ, PYTHONPATH=str(args.before.resolve()))
         subprocess.run([sys.executable, str(Path(__file__).resolve()), "--video",
                         str(Path(args.video).resolve()), "--frames", str(args.frames), "--blur",
                         str(args.blur), "--dump", str(dump),
-                        *(["--color", args.color] if args.color else [])], check=True, env=env,
+                        *(["--color", args.color] if args.color else []),
+                        *(["--dump-planes"] if args.before_planes else [])], check=True, env=env,
                        cwd=args.before)
         with np.load(dump) as old:
             old_outputs, old_masks = old["outputs"], old["masks"]
@@ -127,12 +134,13 @@ def main(argv=None):
     moved = np.abs(masks.astype(np.int16) - old_masks)
     flipped = np.mean((masks > 127) != (old_masks > 127))
     look = f"background {args.color}" if args.color else f"blur {args.blur:g}"
-    if args.planes:
+    if args.planes and not args.before_planes:
         own = [psnr(_through_yuv420p(old), old) for old in old_outputs]
         print(f"reference: --before's composites through the writer's yuv420p conversion, "
               f"against themselves: PSNR min {min(own):.1f} dB, mean {np.mean(own):.1f} dB")
     path = (", YUV path" if args.planes else "") + (" on --before's masks" if args.before_masks
                                                      else "")
+    path += " (--before's YUV path too)" if args.before_planes else ""
     print(f"{args.video}: {len(outputs)} frames, {look}{path}, "
           f"against {args.before}")
     print("| PSNR min dB | PSNR mean dB | max abs diff | mask mean abs diff (0-255) | "

@@ -5,9 +5,11 @@
 
 Takes `benchmarks.runtime_latency`'s arguments, runs it (its table first), and then prints, per
 step of `VideoSegmenter`'s post-processing (motion compensation, smoothing, the guided filter and
-the parts of it), the milliseconds per frame (all calls over warm-up and timed frames, divided by
-their count), the calls per frame and the median milliseconds of one call. Indented steps run
-inside the step above them. The clocks add a few microseconds a call.
+the parts of it) and of the blur effect (what the blur's own total leaves out of its parts is
+mostly the blurred image's upsampling to the frame), the milliseconds per frame (all calls over
+warm-up and timed frames, divided by their count), the calls per frame and the median
+milliseconds of one call. Indented steps run inside the step above them. The clocks add a few
+microseconds a call.
 """
 
 import sys
@@ -17,6 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from benchmarks import runtime_latency
+from bgseg import effects
 from bgseg.runtime import VideoSegmenter, motion, postprocess
 
 # (owner, attribute, label): the steps timed, in the order they run
@@ -28,9 +31,15 @@ STEPS = [
     (motion.MotionCompensator, "confidence_at", "motion: trust at the canvas size"),
     (postprocess, "smooth_temporal", "smoothing by table"),
     (postprocess, "guided_filter", "guided filter"),
-    (postprocess, "sharpen", "  sharpening (working size)"),
+    (postprocess, "sharpen", "  sharpening (coefficient size)"),
     (postprocess, "_supported_coefficients", "  coefficients in the support box"),
     (postprocess, "_apply_uint8", "  full-size output in the box"),
+    (effects, "blur_planes", "effect: blur of the YUV planes"),
+    (effects, "blur_background", "effect: blur of the RGB frame"),
+    (effects, "_shrink", "  shrinks (frame or planes, mask)"),
+    (effects, "_normalized_blur", "  weighted blur at the small size"),
+    (effects, "_blend_planes", "  blend of the planes"),
+    (effects, "_blend_into", "  blends (each plane, or the RGB frame)"),
 ]
 
 

@@ -136,3 +136,119 @@ def test_upsampled_box_is_the_crop_of_the_whole_upsampling(scale):
                 np.s_[1:2, width - 1:width]):
         np.testing.assert_array_equal(postprocess.upsampled_box(small, width, height, box),
                                       whole[box])
+
+
+def reference_guided_filter(gray, mask, radius, eps, strength):
+    """The guided filter with its coefficients at the working size (before `subsample`): the
+    sharpened mask fitted there, `a` and `b` upsampled bilinearly, `gray * a + b` clipped."""
+    height, width = gray.shape
+    size = postprocess.working_size(height, width)
+    small_gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    p = postprocess.sharpen(cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR), strength)
+    a, b = postprocess.guided_coefficients(small_gray, p, radius, eps)
+    a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR) / 255.0
+    b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(gray * a + b, 0.0, 1.0)
+
+
+def test_subsampled_guided_filter_is_close_to_the_working_size_one(scene):
+    """He's fast guided filter step (coefficients at half the working size, the default
+    `subsample=2`): within a small fraction of a grey level of the filter fitted at the working
+    size on average, the same side of 0.5 almost everywhere; `subsample=1` is that filter."""
+    frame, mask = scene
+    big = cv2.resize(frame, (1280, 720))
+    gray = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)
+    full = reference_guided_filter(gray, mask, 2, 1e-4, 2.0)
+    at_work = postprocess.guided_filter(big, mask, strength=2.0, subsample=1)
+    assert np.abs(at_work - full).max() < 1e-4
+    fast = postprocess.guided_filter(big, mask, strength=2.0)
+    assert fast.shape == (720, 1280) and fast.dtype == np.float32
+    difference = np.abs(fast - full)
+    assert difference.mean() < 1.0 / 255 and psnr(fast * 255, full * 255) > 40
+    assert np.mean((fast > 0.5) != (full > 0.5)) < 0.002
+    fast_uint8 = postprocess.guided_filter(big, mask, strength=2.0, dtype=np.uint8)
+    assert np.abs(fast_uint8.astype(np.int16) - np.rint(fast * 255)).max() <= 1
+    assert postprocess.coefficient_size(720, 1280) == (320, 180)
+    assert postprocess.coefficient_size(1, 1) == (1, 1)
+    with pytest.raises(ValueError, match="subsample"):
+        postprocess.guided_filter(big, mask, subsample=0)
+
+
+@pytest.mark.parametrize("radius", [1.5, 3.9, 4, 7.9, 15, 25, 40])
+def test_blur_works_where_a_sigma_of_1_to_2_pixels_is_left(radius):
+    """Below radius 4 the blur runs at full size; above, on the frame shrunk by the power of two
+    that leaves a sigma in [1, 2) pixels (`test_blur_matches_the_reference` bounds the look)."""
+    width, _ = effects._blur_size(1280, 720, radius)
+    left = radius * width / 1280
+    assert left == radius if radius < 4 else 1.0 <= left < 2.0
+
+
+def test_the_canvas_is_where_the_guided_filter_fits():
+    """With refinement the frame-shaped mask (smoothing, motion compensation) is at the guided
+    filter's coefficient size, so nothing is resized between them; without, at the working size
+    that is upsampled to the frame."""
+    from bgseg.runtime.segmenter import canvas_size, picture_size
+
+    for height, width in ((720, 1280), (1080, 1920), (37, 91), (1, 1)):
+        frame = np.zeros((height, width, 3), np.uint8)
+        assert canvas_size(frame) == postprocess.coefficient_size(height, width)
+        assert canvas_size(frame, refine=False) == picture_size(frame)
+    assert picture_size(np.zeros((720, 1280, 3), np.uint8)) == (640, 360)
+
+
+def test_remap_coordinates_scale_the_flow_as_numpy_does():
+    """`MotionCompensator._map` scales the flow per channel with OpenCV: bit for bit numpy's
+    float32 product, resized and offset by the pixel grid."""
+    from bgseg.runtime import motion
+
+    rng = np.random.default_rng(5)
+    compensator = motion.MotionCompensator()
+    compensator.flow = rng.normal(0, 3, (108, 192, 2)).astype(np.float32)
+    for shape in ((180, 320), (360, 640), (37, 91)):
+        scale = np.array([shape[1] / 192, shape[0] / 108], np.float32)
+        expected = cv2.resize(compensator.flow * scale, shape[::-1],
+                              interpolation=cv2.INTER_LINEAR) + motion._grid(shape)
+        assert np.array_equal(compensator._map(shape)[0], expected)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (1000, 562)])
+def test_uint8_output_band_by_band_is_the_whole_frame_one(scene, size):
+    """`_apply_uint8` computes only the bands of rows (and their columns) that can be non-zero:
+    the same bytes as `gray * a + b` over the whole frame, rounded; empty bands (two people
+    apart) stay 0."""
+    frame, _ = scene
+    width, height = size
+    gray = cv2.cvtColor(cv2.resize(frame, size), cv2.COLOR_RGB2GRAY)
+    small = postprocess.coefficient_size(height, width)
+    mask = np.zeros(small[::-1], np.float32)
+    cv2.ellipse(mask, (small[0] // 4, small[1] // 5), (20, 25), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(mask, (small[0] * 3 // 4, small[1] * 4 // 5), (30, 20), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 2)
+    mask[mask < 1e-7] = 0.0
+    small_gray = cv2.resize(gray, small, interpolation=cv2.INTER_AREA)
+    a, b = postprocess._supported_coefficients(small_gray, mask, 1, 1e-4)
+    a, b = a * (postprocess.SCALE * 255.0), b * np.float32(255.0)
+    whole = cv2.add(cv2.multiply(gray, cv2.resize(a, size), dtype=cv2.CV_32F), cv2.resize(b, size),
+                    dtype=cv2.CV_8U)
+    banded = postprocess._apply_uint8(gray, a, b)
+    assert whole.max() == 255 and np.array_equal(banded, whole)
+    assert not postprocess._apply_uint8(gray, a * 0, b * 0).any()
+
+
+@pytest.mark.parametrize("height", [1, 63, 200, 721])
+def test_blend_band_by_band_is_the_whole_frame_blend(height):
+    """`effects._blend_into` blends each band of rows in the box of its own non-zero mask: the
+    same bytes as the uint8 blend over the whole frame (people apart, bands with none)."""
+    rng = np.random.default_rng(height)
+    width = 301
+    mask = np.zeros((height, width), np.uint8)
+    mask[: max(1, height // 8), 10:40] = rng.integers(0, 256, (max(1, height // 8), 30))
+    mask[height * 3 // 4:, 200:260] = 255
+    mask[height * 3 // 4:, 250:] = rng.integers(0, 256, (height - height * 3 // 4, 51))
+    for channels in ((), (3,)):
+        frame = rng.integers(0, 256, (height, width, *channels), np.uint8)
+        background = rng.integers(0, 256, (height, width, *channels), np.uint8)
+        weight = mask if not channels else cv2.cvtColor(mask, cv2.COLOR_GRAY2RGB)
+        whole = cv2.add(cv2.multiply(frame, weight, scale=1.0 / 255.0),
+                        cv2.multiply(background, cv2.bitwise_not(weight), scale=1.0 / 255.0))
+        assert np.array_equal(effects._blend_into(background.copy(), frame, mask), whole)

@@ -90,13 +90,13 @@ def test_video_zoom_runs_once_per_frame_and_looks_again_every_redetect_frames(sm
         mask = seg.segment(frame)
         runs.append(seg.timings["runs"])
     assert runs == [2, 1, 1, 1, 2, 1, 1, 1, 2]
-    # the prior fed back is frame-shaped (at the guided filter's working size) and the person
-    # stays found
-    assert seg.previous_mask.shape == (360, 640)
+    # the prior fed back is frame-shaped (at the guided filter's coefficient size, half the
+    # working size) and the person stays found
+    assert seg.previous_mask.shape == (180, 320)
     assert mask[y0:y1, x0:x1].mean() > 0.2 and mask[:200].max() < 0.5
     # a new stream of another size starts over instead of cropping the old prior
     seg.segment(cv2.resize(frame, (480, 270)))
-    assert seg.timings["runs"] == 2 and seg.previous_mask.shape == (270, 480)
+    assert seg.timings["runs"] == 2 and seg.previous_mask.shape == (135, 240)
     seg.reset()
     seg.segment(frame)
     assert seg.timings["runs"] == 2

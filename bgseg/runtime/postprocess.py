@@ -71,7 +71,8 @@ def _box(x, radius):
     return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-WORK_SIZE = 360  # shorter side (pixels) at which the guided filter fits its coefficients
+WORK_SIZE = 360  # shorter side (pixels) of the runtime's working size (smoothing, motion, ...)
+SUBSAMPLE = 2  # the guided filter fits its coefficients at the working size / SUBSAMPLE
 MASK_DTYPES = (np.float32, np.uint8)  # what masks come back as: probabilities or 0-255
 
 
@@ -88,6 +89,15 @@ def working_size(height, width, work_side=WORK_SIZE):
     `work_side` pixels: where `guided_filter` fits its coefficients."""
     scale = min(1.0, work_side / min(height, width))
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def coefficient_size(height, width, work_side=WORK_SIZE, subsample=SUBSAMPLE):
+    """(width, height) at which `guided_filter` fits its coefficients: `working_size` divided
+    by `subsample` (rounded, at least 1 pixel)."""
+    if int(subsample) != subsample or subsample < 1:
+        raise ValueError(f"subsample must be a whole number >= 1, got {subsample}")
+    w, h = working_size(height, width, work_side)
+    return max(1, round(w / subsample)), max(1, round(h / subsample))
 
 
 def guided_coefficients(small_gray, mask, radius=2, eps=1e-4):
@@ -123,26 +133,35 @@ def _supported_coefficients(small_gray, mask, radius, eps):
 
 
 def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength=1.0, gray=None,
-                  dtype=np.float32):
+                  dtype=np.float32, subsample=SUBSAMPLE):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
 
     The fast guided filter (He et al.): the linear coefficients mapping the frame's grayscale to the
-    mask are fitted at a working resolution whose shorter side is at most `work_size` pixels
-    (`radius` is counted there), then upsampled and applied to the full-resolution frame, so the
-    mask follows the frame's edges at a cost that barely depends on the frame size. `mask` (float32
-    in [0, 1]) may have any resolution, e.g. the model's; `strength` sharpens it (`sharpen`) at the
-    working resolution first. `gray`: the frame's grayscale when the caller has it already (it
-    then sets the output's size: `guide` may be smaller).
+    mask are fitted at a low resolution (the working size, whose shorter side is at most
+    `work_size` pixels and where `radius` is counted, shrunk by `subsample`), then upsampled and
+    applied to the full-resolution frame, so the mask follows the frame's edges at a cost that
+    barely depends on the frame size. `mask` (float32 in [0, 1]) may have any resolution, e.g.
+    the model's; `strength` sharpens it (`sharpen`) at the coefficients' resolution first.
+    `gray`: the frame's grayscale when the caller has it already (it then sets the output's size:
+    `guide` may be smaller).
     `dtype` np.uint8 returns `round(255 * mask)` computed without a full-size float image (what
     the effects composite fastest); np.float32 the mask in [0, 1].
+    `subsample` (He's "fast guided filter" step, s): the coefficients are fitted on the working
+    size shrunk `subsample` times more (`coefficient_size`), the mask area-averaged to it first
+    and sharpened there, with `radius` divided alike (at least 1); 1 fits them at the working
+    size itself. The output is still the full-size frame's grayscale times the upsampled `a`
+    plus `b`, so the edges it follows are the frame's.
     """
     dtype = mask_dtype(dtype)
     if gray is None:
         gray = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
     height, width = gray.shape[:2]
-    size = working_size(height, width, work_size)
-    small_p = sharpen(mask_to_frame(mask, *size), strength)
-    a, b = _supported_coefficients(resize_frame(gray, *size), small_p, radius, eps)
+    size = coefficient_size(height, width, work_size, subsample)
+    small_p = mask if mask.shape == size[::-1] else resize_frame(
+        mask_to_frame(mask, *working_size(height, width, work_size)), *size)
+    small_p = sharpen(small_p, strength)
+    a, b = _supported_coefficients(resize_frame(gray, *size), small_p,
+                                   max(1, int(radius / subsample + 0.5)), eps)
     if dtype == np.uint8:
         return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
     out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)
@@ -150,22 +169,46 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+BAND_ROWS = 24  # coefficient rows per band of `_apply_uint8` (96 frame rows at 720p)
+
+
 def _apply_uint8(gray, a, b):
-    """`round(gray * a + b)` (uint8, saturated) of the upsampled coefficients, computed only in
-    the box outside which it is 0 for every grey level (`|a| * 255 + |b| < 0.5` at the working
-    size bounds it for the bilinear upsampling too): the background costs nothing."""
+    """`round(gray * a + b)` (uint8, saturated) of the upsampled coefficients, computed only
+    where it can be non-zero: outside the pixels within one coefficient pixel of those where
+    `|a| * 255 + |b| >= 0.5` (which bounds the bilinear upsampling too) it is 0 for every grey
+    level, so the background costs nothing. When the frame is a whole multiple of the
+    coefficients (720p, 1080p) that region is taken band by band (`BAND_ROWS` coefficient rows,
+    each band only as wide as its own non-zero columns: a person's outline is far narrower than
+    their box in most rows), else as one box."""
     height, width = gray.shape
     out = np.zeros((height, width), np.uint8)
     bound = cv2.scaleAdd(cv2.absdiff(a, 0.0), 255.0, cv2.absdiff(b, 0.0))
-    x, y, w, h = cv2.boundingRect(cv2.compare(bound, 0.5, cv2.CMP_GE))
+    on = cv2.compare(bound, 0.5, cv2.CMP_GE)
+    x, y, w, h = cv2.boundingRect(on)
     if w == 0 or h == 0:
         return out
-    sx, sy = width / a.shape[1], height / a.shape[0]  # the box with a pixel of margin, at full size
-    x0, y0 = max(0, int((x - 1) * sx)), max(0, int((y - 1) * sy))
-    x1, y1 = min(width, int(np.ceil((x + w + 1) * sx))), min(height, int(np.ceil((y + h + 1) * sy)))
-    box = np.s_[y0:y1, x0:x1]
-    product = cv2.multiply(gray[box], upsampled_box(a, width, height, box), dtype=cv2.CV_32F)
-    out[box] = cv2.add(product, upsampled_box(b, width, height, box), dtype=cv2.CV_8U)
+    rows, cols = a.shape
+    if width % cols or height % rows:
+        bands = [(y, y + h, x, w)]
+        sx, sy = width / cols, height / rows
+    else:
+        bands = []
+        sx, sy = width // cols, height // rows
+        for r0 in range(y, y + h, BAND_ROWS):
+            r1 = min(y + h, r0 + BAND_ROWS)
+            # frame rows of this band reach coefficient rows r0 - 1 .. r1 through the bilinear taps
+            bx, _, bw, _ = cv2.boundingRect(on[max(0, r0 - 1):r1 + 1])
+            if bw:
+                bands.append((r0, r1, bx, bw))
+    for index, (r0, r1, bx, bw) in enumerate(bands):
+        # frame rows: the bands' rows, with a coefficient pixel of margin above the first and
+        # below the last (and either side of each band's columns)
+        y0 = int((r0 - 1) * sy) if index == 0 else int(r0 * sy)
+        y1 = int(np.ceil((r1 + 1) * sy)) if index == len(bands) - 1 else int(r1 * sy)
+        x0, x1 = int((bx - 1) * sx), int(np.ceil((bx + bw + 1) * sx))
+        box = np.s_[max(0, y0):min(height, y1), max(0, x0):min(width, x1)]
+        product = cv2.multiply(gray[box], upsampled_box(a, width, height, box), dtype=cv2.CV_32F)
+        out[box] = cv2.add(product, upsampled_box(b, width, height, box), dtype=cv2.CV_8U)
     return out
 
 

@@ -35,18 +35,28 @@ def _check_gray(gray, image):
 CANVAS_SIDE = 960  # longest side of the frame-shaped mask that zoomed crops are pasted into
 
 
-def canvas_size(image):
-    """The frame-shaped mask's (width, height): the guided filter's working size (shorter side
-    at most `postprocess.WORK_SIZE`), its longer side at most `CANVAS_SIDE`, so smoothing, motion
-    compensation and the refinement all run at the resolution the refinement fits at."""
+def picture_size(image):
+    """(width, height) of the runtime's working size: shorter side at most
+    `postprocess.WORK_SIZE`, longer side at most `CANVAS_SIDE` (what the YUV path converts the
+    picture to RGB at for the model)."""
     height, width = image.shape[:2]
     scale = min(1.0, CANVAS_SIDE / max(height, width), postprocess.WORK_SIZE / min(height, width))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _frame_shaped(mask, image):
-    """A model-resolution mask resized to the canvas of `image`, as a new array."""
-    canvas = contract.mask_to_frame(mask, *canvas_size(image))
+def canvas_size(image, refine=True):
+    """The frame-shaped mask's (width, height). With `refine`: `picture_size` shrunk by the
+    guided filter's `postprocess.SUBSAMPLE`, the resolution the refinement fits its coefficients
+    at, so that smoothing, motion compensation and the refinement all run there; without,
+    `picture_size` itself (the canvas is then what is upsampled to the frame)."""
+    width, height = picture_size(image)
+    step = postprocess.SUBSAMPLE if refine else 1
+    return max(1, round(width / step)), max(1, round(height / step))
+
+
+def _frame_shaped(mask, size):
+    """A model-resolution mask resized to the canvas `size` (width, height), as a new array."""
+    canvas = contract.mask_to_frame(mask, *size)
     return canvas.copy() if canvas is mask else canvas
 
 
@@ -176,15 +186,15 @@ class Segmenter:
         `dtype=numpy.uint8` the same rounded to 0-255 (computed without a full-size float image;
         what `bgseg.effects` composites fastest). `gray` (uint8 `(H, W)`, e.g. a video frame's
         luma plane): the full-resolution guide of the refinement and the size of the result;
-        `image` may then be the same picture at a smaller size (`canvas_size` of the full one is
-        what the models and the refinement look at)."""
+        `image` may then be the same picture at a smaller size (`picture_size` of the full one
+        is what the models look at)."""
         _check_frame(image)
         _check_gray(gray, image)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
         mask = self._infer(image, None)
         if self.zoom:
-            canvas = _frame_shaped(mask, image)
+            canvas = _frame_shaped(mask, canvas_size(image, self.refine))
             box = zoom.zoom_box(canvas, self.zoom_margin)
             if box is not None:
                 mask = self._zoomed(image, canvas, box, None)
@@ -280,14 +290,14 @@ class VideoSegmenter(Segmenter):
 
     def _tracked(self, frame):
         """The frame-shaped (canvas) mask of the next frame, zooming on the tracked crop."""
-        size = canvas_size(frame)
+        size = canvas_size(frame, self.refine)
         prior = self.previous_mask
         if prior is not None and prior.shape != size[::-1]:  # the stream changed size: restart
             prior, self._previous_output, self._box = None, None, None
         canvas = None
         if self._box is None or self.frame_index % self.redetect == 0:
             whole = self._infer(frame, None if prior is None else self._model_prior(prior))
-            canvas = _frame_shaped(whole, frame)
+            canvas = _frame_shaped(whole, size)
             self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
             if self._box is None:
                 return canvas

@@ -17,7 +17,7 @@ import numpy as np
 
 from bgseg import planes
 from bgseg.runtime import memory
-from bgseg.runtime.segmenter import Segmenter, canvas_size
+from bgseg.runtime.segmenter import Segmenter, picture_size
 
 QUEUE_SIZE = 4
 _END = object()
@@ -78,7 +78,7 @@ def segment_planes(segmenter, frame, matrix, dtype=np.uint8):
     """`segmenter.segment` of an I420 frame in `matrix`'s YUV: the picture converted to RGB at
     the segmenter's working size (`canvas_size`), the luma plane as the full-size guide."""
     luma = planes.split(frame)[0]
-    small = planes.to_rgb(frame, *canvas_size(luma), matrix)
+    small = planes.to_rgb(frame, *picture_size(luma), matrix)
     return segmenter.segment(small, dtype=dtype, gray=luma)
 
 
