@@ -185,15 +185,19 @@ def test_blur_works_where_a_sigma_of_1_to_2_pixels_is_left(radius):
 
 def test_the_canvas_is_where_the_guided_filter_fits():
     """With refinement the frame-shaped mask (smoothing, motion compensation) is at the guided
-    filter's coefficient size, so nothing is resized between them; without, at the working size
-    that is upsampled to the frame."""
-    from bgseg.runtime.segmenter import canvas_size, picture_size
+    filter's coefficient size, so nothing is resized between them: half the working size for
+    video, the working size for stills; without, at the working size that is upsampled to the
+    frame."""
+    from bgseg.runtime.segmenter import Segmenter, VideoSegmenter, canvas_size, picture_size
 
+    assert (Segmenter.subsample, VideoSegmenter.subsample) == (1, postprocess.SUBSAMPLE)
     for height, width in ((720, 1280), (1080, 1920), (37, 91), (1, 1)):
         frame = np.zeros((height, width, 3), np.uint8)
-        assert canvas_size(frame) == postprocess.coefficient_size(height, width)
-        assert canvas_size(frame, refine=False) == picture_size(frame)
+        assert canvas_size(frame, 2) == postprocess.coefficient_size(height, width, subsample=2)
+        assert canvas_size(frame) == picture_size(frame) == postprocess.coefficient_size(
+            height, width, subsample=1)
     assert picture_size(np.zeros((720, 1280, 3), np.uint8)) == (640, 360)
+    assert canvas_size(np.zeros((720, 1280, 3), np.uint8), 2) == (320, 180)
 
 
 def test_remap_coordinates_scale_the_flow_as_numpy_does():

@@ -44,14 +44,13 @@ def picture_size(image):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def canvas_size(image, refine=True):
-    """The frame-shaped mask's (width, height). With `refine`: `picture_size` shrunk by the
-    guided filter's `postprocess.SUBSAMPLE`, the resolution the refinement fits its coefficients
-    at, so that smoothing, motion compensation and the refinement all run there; without,
-    `picture_size` itself (the canvas is then what is upsampled to the frame)."""
+def canvas_size(image, subsample=1):
+    """The frame-shaped mask's (width, height): `picture_size` shrunk by `subsample`, the guided
+    filter's subsampling when it refines (`Segmenter.subsample`), so that the zoom's paste,
+    smoothing, motion compensation and the refinement's coefficients all run at one resolution;
+    1 without refinement (the canvas is then what is upsampled to the frame)."""
     width, height = picture_size(image)
-    step = postprocess.SUBSAMPLE if refine else 1
-    return max(1, round(width / step)), max(1, round(height / step))
+    return max(1, round(width / subsample)), max(1, round(height / subsample))
 
 
 def _frame_shaped(mask, size):
@@ -83,7 +82,14 @@ class Segmenter:
     the float32 `(H, W)` person probability at that size. `timings` holds the last call's
     pre-processing, invoke (summed over the model runs) and post-processing seconds and `runs`,
     the number of model runs.
+
+    `subsample` (class attribute): the guided filter's subsampling (`postprocess.guided_filter`).
+    1 for still images, whose refinement fits its coefficients at the working size itself;
+    `VideoSegmenter` fits them at half of it (`postprocess.SUBSAMPLE`), a quarter of the pixels
+    per frame for its post-processing.
     """
+
+    subsample = 1
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
                  refine_eps=1e-4, zoom=True, zoom_margin=0.15, sharpen=2.0, zoom_people=4):
@@ -163,13 +169,19 @@ class Segmenter:
         canvas[y0:y1, x0:x1] = self._look(image, canvas.shape, box, prior)
         return canvas
 
+    @property
+    def _canvas_step(self):
+        """How much smaller than `picture_size` the canvas is (`canvas_size`)."""
+        return self.subsample if self.refine else 1
+
     def _finish(self, image, mask, dtype, gray=None):
         """Upsample to the image size (`gray`'s when given) as `dtype`, optionally refine; closes
         the timing of the call."""
         height, width = (image if gray is None else gray).shape[:2]
         if self.refine:
             full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps,
-                                             strength=self.sharpen, gray=gray, dtype=dtype)
+                                             strength=self.sharpen, gray=gray, dtype=dtype,
+                                             subsample=self.subsample)
         else:
             sharp = postprocess.sharpen(mask, self.sharpen)
             if dtype == np.uint8:  # quantized before the upsampling: a uint8 resize is cheaper
@@ -194,7 +206,7 @@ class Segmenter:
         self._start()
         mask = self._infer(image, None)
         if self.zoom:
-            canvas = _frame_shaped(mask, canvas_size(image, self.refine))
+            canvas = _frame_shaped(mask, canvas_size(image, self._canvas_step))
             box = zoom.zoom_box(canvas, self.zoom_margin)
             if box is not None:
                 mask = self._zoomed(image, canvas, box, None)
@@ -249,6 +261,8 @@ class VideoSegmenter(Segmenter):
     Smoothing and sharpening shape the output only: the model is fed its own raw mask.
     """
 
+    subsample = postprocess.SUBSAMPLE
+
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
                  refine_eps=1e-4, smoothing=1.0, zoom=True, zoom_margin=0.15, redetect=15,
                  sharpen=2.0, motion=True, hysteresis=0.0):
@@ -290,7 +304,7 @@ class VideoSegmenter(Segmenter):
 
     def _tracked(self, frame):
         """The frame-shaped (canvas) mask of the next frame, zooming on the tracked crop."""
-        size = canvas_size(frame, self.refine)
+        size = canvas_size(frame, self._canvas_step)
         prior = self.previous_mask
         if prior is not None and prior.shape != size[::-1]:  # the stream changed size: restart
             prior, self._previous_output, self._box = None, None, None
