@@ -252,3 +252,17 @@ def test_blend_band_by_band_is_the_whole_frame_blend(height):
         whole = cv2.add(cv2.multiply(frame, weight, scale=1.0 / 255.0),
                         cv2.multiply(background, cv2.bitwise_not(weight), scale=1.0 / 255.0))
         assert np.array_equal(effects._blend_into(background.copy(), frame, mask), whole)
+
+
+@pytest.mark.parametrize("radius", [3, 8, 15, 25])
+def test_shrink_from_the_chroma_mask_is_the_shrink_of_the_mask(radius):
+    """The blur of the planes starts its mask's halvings from the chroma's half-size mask (the
+    same area average): bit for bit the halvings of the full mask, at sizes where it applies and
+    ignored where it does not."""
+    rng = np.random.default_rng(5)
+    for height, width in ((720, 1280), (360, 640), (362, 646), (24, 32)):
+        mask = cv2.GaussianBlur(rng.integers(0, 256, (height, width), np.uint8), (0, 0), 3)
+        size = effects._blur_size(width, height, radius)
+        half = effects._half_mask(mask, (height // 2, width // 2))
+        assert np.array_equal(effects._shrink(mask, size, halved=half),
+                              effects._shrink(mask, size))
