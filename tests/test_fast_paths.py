@@ -266,3 +266,44 @@ def test_shrink_from_the_chroma_mask_is_the_shrink_of_the_mask(radius):
         half = effects._half_mask(mask, (height // 2, width // 2))
         assert np.array_equal(effects._shrink(mask, size, halved=half),
                               effects._shrink(mask, size))
+
+
+def test_coefficient_gray_from_the_half_size_luma_is_resize_frames():
+    """The refinement's small grayscale made from the picture's luma (the frame area-averaged to
+    half) is bit for bit `resize_frame` of the full one where it is used (a frame four times the
+    coefficients: 720p), and `resize_frame` itself elsewhere."""
+    from bgseg.contract import resize_frame
+
+    rng = np.random.default_rng(6)
+    for height, width in ((720, 1280), (1080, 1920), (480, 854), (360, 640)):
+        gray = cv2.GaussianBlur(rng.integers(0, 256, (height, width), np.uint8), (0, 0), 1)
+        size = postprocess.coefficient_size(height, width)
+        half = resize_frame(gray, width // 2, height // 2)
+        assert np.array_equal(postprocess.coefficient_gray(gray, size, half),
+                              resize_frame(gray, *size))
+
+
+def test_segment_planes_with_the_picture_luma_is_the_segment_without(tiny_tflite):
+    """`segment_planes` hands the segmenter the picture's luma as well (`picture_gray`): the
+    masks are bit for bit those of the call without it, frame after frame; a segmenter whose
+    `segment` has no such parameter still gets the call it takes."""
+    from bgseg import planes
+    from bgseg.runtime import VideoSegmenter
+    from bgseg.runtime.stream import segment_planes
+
+    rng = np.random.default_rng(7)
+    base = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), np.uint8), (0, 0), 3)
+    frames = [planes.join(*planes.from_yuv(np.roll(base, 9 * i, axis=1))) for i in range(4)]
+    with_luma = VideoSegmenter(str(tiny_tflite()), threads=1)
+    without = VideoSegmenter(str(tiny_tflite()), threads=1)
+    for frame in frames:
+        luma = planes.split(frame)[0]
+        small = planes.to_rgb(frame, 640, 360, "bt709")
+        expected = without.segment(small, dtype=np.uint8, gray=luma)
+        assert np.array_equal(segment_planes(with_luma, frame, "bt709"), expected)
+
+    class Plain:
+        def segment(self, image, dtype=np.float32, gray=None):
+            return np.zeros(gray.shape, dtype)
+
+    assert segment_planes(Plain(), frames[0], "bt709").shape == (720, 1280)

@@ -133,7 +133,7 @@ def _supported_coefficients(small_gray, mask, radius, eps):
 
 
 def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength=1.0, gray=None,
-                  dtype=np.float32, subsample=SUBSAMPLE):
+                  dtype=np.float32, subsample=SUBSAMPLE, half_gray=None):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
 
     The fast guided filter (He et al.): the linear coefficients mapping the frame's grayscale to the
@@ -151,6 +151,9 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     and sharpened there, with `radius` divided alike (at least 1); 1 fits them at the working
     size itself. The output is still the full-size frame's grayscale times the upsampled `a`
     plus `b`, so the edges it follows are the frame's.
+    `half_gray` (optional): the grayscale area-averaged to exactly half its size (what
+    `contract.resize_frame` makes of it); when the coefficients are a quarter of the frame's size
+    their grayscale is then made from it (`coefficient_gray`: the same pixels).
     """
     dtype = mask_dtype(dtype)
     if gray is None:
@@ -160,13 +163,25 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     small_p = mask if mask.shape == size[::-1] else resize_frame(
         mask_to_frame(mask, *working_size(height, width, work_size)), *size)
     small_p = sharpen(small_p, strength)
-    a, b = _supported_coefficients(resize_frame(gray, *size), small_p,
+    a, b = _supported_coefficients(coefficient_gray(gray, size, half_gray), small_p,
                                    max(1, int(radius / subsample + 0.5)), eps)
     if dtype == np.uint8:
         return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
     out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)
     cv2.add(out, mask_to_frame(b, width, height), dtype=cv2.CV_32F, dst=out)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def coefficient_gray(gray, size, half_gray=None):
+    """`resize_frame(gray, *size)`, from `half_gray` (`gray` area-averaged to exactly half its
+    size) when that is the same image: `gray` exactly four times `size`, where `resize_frame`
+    first takes it bilinearly to twice `size`, an exact 2x2 average (OpenCV's bilinear and area
+    2x reductions both round `(a + b + c + d + 2) / 4` down), and then area-averages by 2."""
+    width, height = size
+    if half_gray is not None and gray.shape[:2] == (4 * height, 4 * width) \
+            and half_gray.shape[:2] == (2 * height, 2 * width):
+        return cv2.resize(half_gray, size, interpolation=cv2.INTER_AREA)
+    return resize_frame(gray, *size)
 
 
 BAND_ROWS = 24  # coefficient rows per band of `_apply_uint8` (96 frame rows at 720p)

@@ -22,6 +22,15 @@ def _check_frame(image):
         raise ValueError(f"empty image of shape {image.shape}")
 
 
+def _check_picture_gray(picture_gray, image):
+    if picture_gray is None:
+        return
+    if not isinstance(picture_gray, np.ndarray) or picture_gray.dtype != np.uint8 \
+            or picture_gray.shape != image.shape[:2]:
+        raise ValueError(f"picture_gray must be a uint8 array of the image's shape "
+                         f"{image.shape[:2]}")
+
+
 def _check_gray(gray, image):
     if gray is None:
         return
@@ -163,13 +172,14 @@ class Segmenter:
         canvas[y0:y1, x0:x1] = self._look(image, canvas.shape, box, prior)
         return canvas
 
-    def _finish(self, image, mask, dtype, gray=None):
+    def _finish(self, image, mask, dtype, gray=None, picture_gray=None):
         """Upsample to the image size (`gray`'s when given) as `dtype`, optionally refine; closes
         the timing of the call."""
         height, width = (image if gray is None else gray).shape[:2]
         if self.refine:
             full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps,
-                                             strength=self.sharpen, gray=gray, dtype=dtype)
+                                             strength=self.sharpen, gray=gray, dtype=dtype,
+                                             half_gray=picture_gray)
         else:
             sharp = postprocess.sharpen(mask, self.sharpen)
             if dtype == np.uint8:  # quantized before the upsampling: a uint8 resize is cheaper
@@ -181,15 +191,19 @@ class Segmenter:
         timings["post"] = time.perf_counter() - self._started - timings["pre"] - timings["invoke"]
         return full
 
-    def segment(self, image, dtype=np.float32, gray=None):
+    def segment(self, image, dtype=np.float32, gray=None, picture_gray=None):
         """Person probability (image size) of one RGB uint8 image: float32 in [0, 1], or with
         `dtype=numpy.uint8` the same rounded to 0-255 (computed without a full-size float image;
         what `bgseg.effects` composites fastest). `gray` (uint8 `(H, W)`, e.g. a video frame's
         luma plane): the full-resolution guide of the refinement and the size of the result;
         `image` may then be the same picture at a smaller size (`picture_size` of the full one
-        is what the models look at)."""
+        is what the models look at). `picture_gray` (with `gray`): `gray` resized to `image`'s
+        size by `contract.resize_frame`, when the caller has it (the YUV path): where it is
+        exactly half of `gray`, the refinement's small grayscale is made from it (the same
+        pixels, one full-size pass fewer)."""
         _check_frame(image)
         _check_gray(gray, image)
+        _check_picture_gray(picture_gray, image)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
         mask = self._infer(image, None)
@@ -201,7 +215,7 @@ class Segmenter:
             boxes = zoom.people_boxes(canvas, box, self.zoom_margin, self.zoom_people)
             if boxes:
                 mask = self._person_looks(image, canvas, boxes)
-        return self._finish(image, mask, dtype, gray)
+        return self._finish(image, mask, dtype, gray, picture_gray)
 
     __call__ = segment
 
@@ -307,11 +321,13 @@ class VideoSegmenter(Segmenter):
         self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
         return canvas
 
-    def segment(self, frame, dtype=np.float32, gray=None):
+    def segment(self, frame, dtype=np.float32, gray=None, picture_gray=None):
         """Person probability (frame size) of the next RGB uint8 frame of the stream: float32 in
-        [0, 1], or 0-255 with `dtype=numpy.uint8`; `gray` as in `Segmenter.segment`."""
+        [0, 1], or 0-255 with `dtype=numpy.uint8`; `gray` and `picture_gray` as in
+        `Segmenter.segment`."""
         _check_frame(frame)
         _check_gray(gray, frame)
+        _check_picture_gray(picture_gray, frame)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
         if gray is None and (self.refine or self.motion is not None):  # both look at grayscale
@@ -326,7 +342,7 @@ class VideoSegmenter(Segmenter):
         smoothed = postprocess.hysteresis(smoothed, previous, self.hysteresis, trust)
         self._previous_output = smoothed
         self.frame_index += 1
-        return self._finish(frame, smoothed, dtype, gray)
+        return self._finish(frame, smoothed, dtype, gray, picture_gray)
 
     __call__ = segment
 
