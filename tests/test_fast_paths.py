@@ -284,8 +284,10 @@ def test_coefficient_gray_from_the_half_size_luma_is_resize_frames():
 
 
 def test_segment_planes_with_the_picture_luma_is_the_segment_without(tiny_tflite):
-    """`segment_planes` hands the segmenter the picture's luma as well (`picture_gray`): the
-    masks are bit for bit those of the call without it, frame after frame; a segmenter whose
+    """`segment_planes` hands the segmenter the picture's luma as well (`picture_gray`): with
+    motion compensation off the masks are bit for bit those of the call without it, frame after
+    frame (the refinement's small grayscale is the same); with it, the flow's grayscale is made
+    from the picture's luma instead of the full one (the masks move a little); a segmenter whose
     `segment` has no such parameter still gets the call it takes."""
     from bgseg import planes
     from bgseg.runtime import VideoSegmenter
@@ -294,13 +296,18 @@ def test_segment_planes_with_the_picture_luma_is_the_segment_without(tiny_tflite
     rng = np.random.default_rng(7)
     base = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), np.uint8), (0, 0), 3)
     frames = [planes.join(*planes.from_yuv(np.roll(base, 9 * i, axis=1))) for i in range(4)]
-    with_luma = VideoSegmenter(str(tiny_tflite()), threads=1)
-    without = VideoSegmenter(str(tiny_tflite()), threads=1)
-    for frame in frames:
-        luma = planes.split(frame)[0]
-        small = planes.to_rgb(frame, 640, 360, "bt709")
-        expected = without.segment(small, dtype=np.uint8, gray=luma)
-        assert np.array_equal(segment_planes(with_luma, frame, "bt709"), expected)
+    for motion in (False, True):
+        with_luma = VideoSegmenter(str(tiny_tflite()), threads=1, motion=motion)
+        without = VideoSegmenter(str(tiny_tflite()), threads=1, motion=motion)
+        for frame in frames:
+            luma = planes.split(frame)[0]
+            small = planes.to_rgb(frame, 640, 360, "bt709")
+            expected = without.segment(small, dtype=np.uint8, gray=luma)
+            got = segment_planes(with_luma, frame, "bt709")
+            if motion:
+                assert np.abs(got.astype(np.int16) - expected).mean() < 2.0
+            else:
+                assert np.array_equal(got, expected)
 
     class Plain:
         def segment(self, image, dtype=np.float32, gray=None):
