@@ -31,6 +31,15 @@ def _check_picture_gray(picture_gray, image):
                          f"{image.shape[:2]}")
 
 
+def _half_gray(gray, size):
+    """`gray` area-averaged to the picture's `size` (width, height) when that is exactly half of
+    it (720p; what the YUV path's picture luma is), else None."""
+    width, height = size
+    if gray.shape != (2 * height, 2 * width):
+        return None
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
 def _check_gray(gray, image):
     if gray is None:
         return
@@ -325,7 +334,9 @@ class VideoSegmenter(Segmenter):
         """Person probability (frame size) of the next RGB uint8 frame of the stream: float32 in
         [0, 1], or 0-255 with `dtype=numpy.uint8`; `gray` and `picture_gray` as in
         `Segmenter.segment`, and the optical flow's small grayscale (`motion`) is then made
-        from `picture_gray` instead of `gray` (a quarter of the pixels to read at 720p)."""
+        from `picture_gray` instead of `gray` (a quarter of the pixels to read at 720p). Without
+        `picture_gray`, when the grayscale is exactly twice the picture's size (720p), the
+        picture's grayscale is its area average, made once for both."""
         _check_frame(frame)
         _check_gray(gray, frame)
         _check_picture_gray(picture_gray, frame)
@@ -333,7 +344,9 @@ class VideoSegmenter(Segmenter):
         self._start()
         if gray is None and (self.refine or self.motion is not None):  # both look at grayscale
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        # the flow's small grayscale from the picture's own when given (a quarter of the pixels)
+        if picture_gray is None and gray is not None:
+            picture_gray = _half_gray(gray, picture_size(frame))
+        # the flow's small grayscale from the picture's own (a quarter of the pixels)
         trust = self._follow_motion(frame, gray if picture_gray is None else picture_gray)
         raw = self._tracked(frame) if self.zoom else self._infer(frame, self.previous_mask)
         self.previous_mask = raw
