@@ -76,10 +76,13 @@ def composite(frame, mask, background):
 BLEND_ROWS = 64  # rows per band of `_blend_into`
 
 
-def _blend_into(out, frame, alpha):
+def _blend_into(out, frame, alpha, *pairs):
     """Blend `frame` over the background held in `out` (modified and returned) by uint8 `alpha`
     (`frame` RGB or a single plane), band by band of `BLEND_ROWS` rows, each only in the box of
-    its non-zero `alpha` (outside it `out` stays the background, which the blend would give)."""
+    its non-zero `alpha` (outside it `out` stays the background, which the blend would give).
+    `pairs`: more `(out, frame)` of `alpha`'s size blended by the same `alpha` (U and V), in the
+    same boxes."""
+    pairs = ((out, frame),) + pairs
     for top in range(0, alpha.shape[0], BLEND_ROWS):
         x, y, w, h = cv2.boundingRect(alpha[top:top + BLEND_ROWS])
         if w == 0 or h == 0:
@@ -88,9 +91,10 @@ def _blend_into(out, frame, alpha):
         weight = np.ascontiguousarray(alpha[box])
         if frame.ndim == 3:
             weight = cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB)
-        person = cv2.multiply(frame[box], weight, scale=1.0 / 255.0)
-        out[box] = cv2.add(person, cv2.multiply(out[box], cv2.bitwise_not(weight),
-                                                scale=1.0 / 255.0))
+        rest = cv2.bitwise_not(weight)
+        for target, source in pairs:
+            person = cv2.multiply(source[box], weight, scale=1.0 / 255.0)
+            target[box] = cv2.add(person, cv2.multiply(target[box], rest, scale=1.0 / 255.0))
     return out
 
 
@@ -188,8 +192,7 @@ def _blend_planes(out, sources, mask, half=None):
     if half is None:
         half = _half_mask(mask, u.shape)
     _blend_into(out_y, y, mask)
-    _blend_into(out_u, u, half)
-    _blend_into(out_v, v, half)
+    _blend_into(out_u, u, half, (out_v, v))
     return out
 
 
