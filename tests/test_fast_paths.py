@@ -314,3 +314,41 @@ def test_segment_planes_with_the_picture_luma_is_the_segment_without(tiny_tflite
             return np.zeros(gray.shape, dtype)
 
     assert segment_planes(Plain(), frames[0], "bt709").shape == (720, 1280)
+
+
+def test_the_prior_moved_only_under_the_zoomed_crop_is_the_whole_ones_crop():
+    """The model's prior is moved along the flow only under the tracked crop (`warp(mask, box)`):
+    bit for bit the crop of the whole moved prior, so the masks of a stream are those of a
+    segmenter that moves all of it."""
+    from bgseg.runtime import VideoSegmenter
+    from bgseg.runtime.motion import MotionCompensator
+
+    rng = np.random.default_rng(8)
+    motion = MotionCompensator()
+    scene = cv2.GaussianBlur(rng.integers(0, 256, (180, 320, 3), np.uint8), (0, 0), 2)
+    motion.update(scene)
+    motion.update(np.roll(scene, 5, axis=1))
+    mask = cv2.GaussianBlur(rng.random((180, 320), np.float32), (0, 0), 4)
+    box = (70, 10, 250, 171)
+    assert np.array_equal(motion.warp(mask, box), motion.warp(mask)[10:171, 70:250])
+
+    class WholePrior(VideoSegmenter):
+        def _prior(self, box=None):
+            whole = super()._prior()
+            return whole if box is None or whole is None else whole[box[1]:box[3], box[0]:box[2]]
+
+    from tests.helpers import PHOTO
+
+    photo = cv2.cvtColor(cv2.imread(str(PHOTO)), cv2.COLOR_BGR2RGB)
+    base = np.full((540, 960, 3), 128, np.uint8)
+    base[300:460, 500:660] = cv2.resize(photo, (160, 160), interpolation=cv2.INTER_AREA)
+    crop, whole = (kind("default", threads=1, redetect=3) for kind in (VideoSegmenter,
+                                                                     WholePrior))
+    zoomed = 0
+    for i in range(7):
+        frame = np.roll(base, 8 * i, axis=1)
+        assert np.array_equal(crop.segment(frame, dtype=np.uint8),
+                              whole.segment(frame, dtype=np.uint8))
+        assert np.array_equal(crop.previous_mask, whole.previous_mask)
+        zoomed += crop._box is not None
+    assert zoomed >= 5  # the crop was tracked

@@ -164,14 +164,16 @@ class Segmenter:
 
     def _look(self, image, canvas_shape, box, prior):
         """The model's mask of the crop of `image` under `box` (pixels of a canvas of
-        `canvas_shape`), at the box's size; `prior` is the previous frame's canvas or None."""
+        `canvas_shape`), at the box's size; `prior` is the previous frame's canvas or None, or a
+        function of the box giving that canvas's crop under it (or None)."""
         c_height, c_width = canvas_shape
         height, width = image.shape[:2]
         x0, y0, x1, y1 = box
         fx0, fx1 = round(x0 * width / c_width), round(x1 * width / c_width)
         fy0, fy1 = round(y0 * height / c_height), round(y1 * height / c_height)
         crop = image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)]  # a view: OpenCV reads strides
-        crop_prior = None if prior is None else self._model_prior(prior[y0:y1, x0:x1])
+        under = prior(box) if callable(prior) else None if prior is None else prior[y0:y1, x0:x1]
+        crop_prior = None if under is None else self._model_prior(under)
         return contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0, y1 - y0)
 
     def _zoomed(self, image, canvas, box, prior):
@@ -292,6 +294,7 @@ class VideoSegmenter(Segmenter):
     def reset(self):
         """Forget the previous frame (scene cut, new stream)."""
         self.previous_mask = None
+        self._prior_unmoved = False  # previous_mask still to be moved by this frame's flow
         self._previous_output = None
         self._box = None
         self.frame_index = 0
@@ -304,21 +307,34 @@ class VideoSegmenter(Segmenter):
         motion compensation)."""
         if self.motion is None or not self.motion.update(frame, gray):
             return None
-        if self.previous_mask is not None:
-            self.previous_mask = self.motion.warp(self.previous_mask)
+        # the model's prior is moved when it is used (`_prior`): with zoom only its crop is
+        self._prior_unmoved = self.previous_mask is not None
         if self._previous_output is None or (self.smoothing <= 0 and self.hysteresis <= 0):
             return None  # nothing uses the previous output
         self._previous_output = self.motion.warp(self._previous_output)
         return self.motion.confidence_at(self._previous_output.shape)
+
+    def _prior(self, box=None):
+        """`previous_mask` moved onto this frame (`box`, canvas pixels: only that crop of it;
+        the same values as the whole one's crop), or None."""
+        prior = self.previous_mask
+        if prior is None or not self._prior_unmoved:
+            return prior if box is None or prior is None else prior[box[1]:box[3], box[0]:box[2]]
+        if box is None:
+            self.previous_mask, self._prior_unmoved = self.motion.warp(prior), False
+            return self.previous_mask
+        return self.motion.warp(prior, box)
 
     def _tracked(self, frame):
         """The frame-shaped (canvas) mask of the next frame, zooming on the tracked crop."""
         size = canvas_size(frame, self.refine)
         prior = self.previous_mask
         if prior is not None and prior.shape != size[::-1]:  # the stream changed size: restart
+            self.previous_mask, self._prior_unmoved = None, False
             prior, self._previous_output, self._box = None, None, None
         canvas = None
         if self._box is None or self.frame_index % self.redetect == 0:
+            prior = self._prior()
             whole = self._infer(frame, None if prior is None else self._model_prior(prior))
             canvas = _frame_shaped(whole, size)
             self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
@@ -326,7 +342,7 @@ class VideoSegmenter(Segmenter):
                 return canvas
         if canvas is None:
             canvas = np.zeros(size[::-1], np.float32)
-        canvas = self._zoomed(frame, canvas, self._box, prior)
+        canvas = self._zoomed(frame, canvas, self._box, self._prior)
         self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
         return canvas
 
@@ -348,8 +364,8 @@ class VideoSegmenter(Segmenter):
             picture_gray = _half_gray(gray, picture_size(frame))
         # the flow's small grayscale from the picture's own (a quarter of the pixels)
         trust = self._follow_motion(frame, gray if picture_gray is None else picture_gray)
-        raw = self._tracked(frame) if self.zoom else self._infer(frame, self.previous_mask)
-        self.previous_mask = raw
+        raw = self._tracked(frame) if self.zoom else self._infer(frame, self._prior())
+        self.previous_mask, self._prior_unmoved = raw, False
         previous = self._previous_output
         if previous is not None and previous.shape != raw.shape:
             previous = trust = None  # the stream changed size
