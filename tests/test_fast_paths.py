@@ -352,3 +352,23 @@ def test_the_prior_moved_only_under_the_zoomed_crop_is_the_whole_ones_crop():
         assert np.array_equal(crop.previous_mask, whole.previous_mask)
         zoomed += crop._box is not None
     assert zoomed >= 5  # the crop was tracked
+
+
+@pytest.mark.parametrize("eps", [1e-4, 1e-3, 1e-6])
+def test_uint8_output_with_the_wider_support_is_the_exact_ones(scene, monkeypatch, eps):
+    """The uint8 output treats mask levels up to `uint8_support(eps)` as 0 (a smaller box for the
+    coefficients): bit for bit the output of coefficients fitted wherever the mask is above 0,
+    on a mask with faint noise everywhere (the worst case for the bound) and a sharp-edged one."""
+    frame, soft = scene
+    rng = np.random.default_rng(9)
+    faint = rng.random(soft.shape, np.float32) * np.float32(postprocess.uint8_support(eps))
+    noisy = np.where(soft > 0.01, soft, faint).astype(np.float32)
+    hard = np.zeros_like(soft)
+    hard[100:260, 200:420] = 1.0
+    for mask in (noisy, hard, faint):
+        wide = postprocess.guided_filter(frame, mask, eps=eps, dtype=np.uint8, subsample=1)
+        with monkeypatch.context() as patched:
+            patched.setattr(postprocess, "uint8_support", lambda eps: 0.0)
+            exact = postprocess.guided_filter(frame, mask, eps=eps, dtype=np.uint8, subsample=1)
+        assert np.array_equal(wide, exact)
+    assert not postprocess.guided_filter(frame, faint, eps=eps, dtype=np.uint8).any()
