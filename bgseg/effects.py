@@ -76,10 +76,13 @@ def composite(frame, mask, background):
 BLEND_ROWS = 64  # rows per band of `_blend_into`
 
 
-def _blend_into(out, frame, alpha):
+def _blend_into(out, frame, alpha, *pairs):
     """Blend `frame` over the background held in `out` (modified and returned) by uint8 `alpha`
     (`frame` RGB or a single plane), band by band of `BLEND_ROWS` rows, each only in the box of
-    its non-zero `alpha` (outside it `out` stays the background, which the blend would give)."""
+    its non-zero `alpha` (outside it `out` stays the background, which the blend would give).
+    `pairs`: more `(out, frame)` of `alpha`'s size blended by the same `alpha` (U and V), in the
+    same boxes."""
+    pairs = ((out, frame),) + pairs
     for top in range(0, alpha.shape[0], BLEND_ROWS):
         x, y, w, h = cv2.boundingRect(alpha[top:top + BLEND_ROWS])
         if w == 0 or h == 0:
@@ -88,9 +91,10 @@ def _blend_into(out, frame, alpha):
         weight = np.ascontiguousarray(alpha[box])
         if frame.ndim == 3:
             weight = cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB)
-        person = cv2.multiply(frame[box], weight, scale=1.0 / 255.0)
-        out[box] = cv2.add(person, cv2.multiply(out[box], cv2.bitwise_not(weight),
-                                                scale=1.0 / 255.0))
+        rest = cv2.bitwise_not(weight)
+        for target, source in pairs:
+            person = cv2.multiply(source[box], weight, scale=1.0 / 255.0)
+            target[box] = cv2.add(person, cv2.multiply(target[box], rest, scale=1.0 / 255.0))
     return out
 
 
@@ -103,11 +107,20 @@ def _blur_size(width, height, radius):
     return max(1, round(width / factor)), max(1, round(height / factor))
 
 
-def _shrink(image, size):
-    """`image` area-averaged by halving steps (OpenCV's fast path) down to about `size`."""
+def _halving(shape, size):
+    """(width, height) of one halving step of an image of `shape` towards `size`."""
+    return max(size[0], round(shape[1] / 2)), max(size[1], round(shape[0] / 2))
+
+
+def _shrink(image, size, halved=None):
+    """`image` area-averaged by halving steps (OpenCV's fast path) down to about `size`;
+    `halved`: the first of those steps when the caller has it already (the same area average
+    of `image`, used only when its size is that step's)."""
+    if halved is not None and image.shape[1] > size[0] * 1.5 \
+            and halved.shape[1::-1] == _halving(image.shape, size):
+        image = halved
     while image.shape[1] > size[0] * 1.5:
-        half = (max(size[0], round(image.shape[1] / 2)), max(size[1], round(image.shape[0] / 2)))
-        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
+        image = cv2.resize(image, _halving(image.shape, size), interpolation=cv2.INTER_AREA)
     return image
 
 
@@ -152,27 +165,34 @@ def blur_planes(frame, mask, radius):
         raise ValueError(f"mask {mask.shape} and frame {(height, width)} sizes differ")
     size = _blur_size(width, height, radius)
     mask = alpha_of(mask)
+    half = _half_mask(mask, u.shape)  # the chroma's blend weight, and the blur's first halving
     small_y = _shrink(y, size)
     small = (small_y.shape[1], small_y.shape[0])
     image = cv2.merge([small_y, *(mask_to_frame(_shrink(c, size), *small) for c in (u, v))])
-    blurred = cv2.split(_normalized_blur(image, mask_to_frame(_shrink(mask, size), *small),
-                                         radius * small[0] / width))
+    small_mask = mask_to_frame(_shrink(mask, size, halved=half), *small)
+    blurred = cv2.split(_normalized_blur(image, small_mask, radius * small[0] / width))
     out = np.empty_like(frame)
     for plane, target in zip(planes.split(out), blurred):
         cv2.resize(target, (plane.shape[1], plane.shape[0]), dst=plane,
                    interpolation=cv2.INTER_LINEAR)
-    return _blend_planes(out, (y, u, v), mask)
+    return _blend_planes(out, (y, u, v), mask, half)
 
 
-def _blend_planes(out, sources, mask):
+def _half_mask(mask, shape):
+    """The uint8 `mask` area-averaged to the chroma planes' `shape` (rows, cols)."""
+    return cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def _blend_planes(out, sources, mask, half=None):
     """Blend the planes `sources` (Y, U, V) over the background planes held in the I420 buffer
-    `out` (modified and returned): Y by `mask`, U and V by it area-averaged to half size."""
+    `out` (modified and returned): Y by `mask`, U and V by it area-averaged to half size
+    (`half`, when the caller has it)."""
     out_y, out_u, out_v = planes.split(out)
     y, u, v = sources
-    half = cv2.resize(mask, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA)
+    if half is None:
+        half = _half_mask(mask, u.shape)
     _blend_into(out_y, y, mask)
-    _blend_into(out_u, u, half)
-    _blend_into(out_v, v, half)
+    _blend_into(out_u, u, half, (out_v, v))
     return out
 
 

@@ -72,14 +72,16 @@ def from_yuv(image):
             cv2.resize(v, half, interpolation=cv2.INTER_AREA))
 
 
-def to_rgb(frame, width, height, matrix):
+def to_rgb(frame, width, height, matrix, luma=None):
     """The I420 `frame` as an RGB uint8 image of `width` x `height` (e.g. a model's working size):
-    the planes are resized first, then converted, so no full-size RGB image is made."""
+    the planes are resized first, then converted, so no full-size RGB image is made. `luma`: the
+    Y plane already resized to that size (`contract.resize_frame`), when the caller has it."""
     from bgseg.contract import resize_frame
 
     y, u, v = split(frame)
-    small = cv2.merge([resize_frame(y, width, height), resize_frame(u, width, height),
-                       resize_frame(v, width, height)])
+    if luma is None or luma.shape != (height, width):
+        luma = resize_frame(y, width, height)
+    small = cv2.merge([luma, resize_frame(u, width, height), resize_frame(v, width, height)])
     return cv2.transform(small, _to_rgb_matrix(matrix)[:3].astype(np.float32))
 
 

@@ -256,3 +256,123 @@ def test_blend_band_by_band_is_the_whole_frame_blend(height):
         whole = cv2.add(cv2.multiply(frame, weight, scale=1.0 / 255.0),
                         cv2.multiply(background, cv2.bitwise_not(weight), scale=1.0 / 255.0))
         assert np.array_equal(effects._blend_into(background.copy(), frame, mask), whole)
+
+
+@pytest.mark.parametrize("radius", [3, 8, 15, 25])
+def test_shrink_from_the_chroma_mask_is_the_shrink_of_the_mask(radius):
+    """The blur of the planes starts its mask's halvings from the chroma's half-size mask (the
+    same area average): bit for bit the halvings of the full mask, at sizes where it applies and
+    ignored where it does not."""
+    rng = np.random.default_rng(5)
+    for height, width in ((720, 1280), (360, 640), (362, 646), (24, 32)):
+        mask = cv2.GaussianBlur(rng.integers(0, 256, (height, width), np.uint8), (0, 0), 3)
+        size = effects._blur_size(width, height, radius)
+        half = effects._half_mask(mask, (height // 2, width // 2))
+        assert np.array_equal(effects._shrink(mask, size, halved=half),
+                              effects._shrink(mask, size))
+
+
+def test_coefficient_gray_from_the_half_size_luma_is_resize_frames():
+    """The refinement's small grayscale made from the picture's luma (the frame area-averaged to
+    half) is bit for bit `resize_frame` of the full one where it is used (a frame four times the
+    coefficients: 720p), and `resize_frame` itself elsewhere."""
+    from bgseg.contract import resize_frame
+
+    rng = np.random.default_rng(6)
+    for height, width in ((720, 1280), (1080, 1920), (480, 854), (360, 640)):
+        gray = cv2.GaussianBlur(rng.integers(0, 256, (height, width), np.uint8), (0, 0), 1)
+        size = postprocess.coefficient_size(height, width)
+        half = resize_frame(gray, width // 2, height // 2)
+        assert np.array_equal(postprocess.coefficient_gray(gray, size, half),
+                              resize_frame(gray, *size))
+
+
+def test_segment_planes_with_the_picture_luma_is_the_segment_without(tiny_tflite):
+    """`segment_planes` hands the segmenter the picture's luma as well (`picture_gray`): with
+    motion compensation off the masks are bit for bit those of the call without it, frame after
+    frame (the refinement's small grayscale is the same); with it, the flow's grayscale is made
+    from the picture's luma instead of the full one (the masks move a little); a segmenter whose
+    `segment` has no such parameter still gets the call it takes."""
+    from bgseg import planes
+    from bgseg.runtime import VideoSegmenter
+    from bgseg.runtime.stream import segment_planes
+
+    rng = np.random.default_rng(7)
+    base = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), np.uint8), (0, 0), 3)
+    frames = [planes.join(*planes.from_yuv(np.roll(base, 9 * i, axis=1))) for i in range(4)]
+    for motion in (False, True):
+        with_luma = VideoSegmenter(str(tiny_tflite()), threads=1, motion=motion)
+        without = VideoSegmenter(str(tiny_tflite()), threads=1, motion=motion)
+        for frame in frames:
+            luma = planes.split(frame)[0]
+            small = planes.to_rgb(frame, 640, 360, "bt709")
+            expected = without.segment(small, dtype=np.uint8, gray=luma)
+            got = segment_planes(with_luma, frame, "bt709")
+            if motion:
+                assert np.abs(got.astype(np.int16) - expected).mean() < 2.0
+            else:
+                assert np.array_equal(got, expected)
+
+    class Plain:
+        def segment(self, image, dtype=np.float32, gray=None):
+            return np.zeros(gray.shape, dtype)
+
+    assert segment_planes(Plain(), frames[0], "bt709").shape == (720, 1280)
+
+
+def test_the_prior_moved_only_under_the_zoomed_crop_is_the_whole_ones_crop():
+    """The model's prior is moved along the flow only under the tracked crop (`warp(mask, box)`):
+    bit for bit the crop of the whole moved prior, so the masks of a stream are those of a
+    segmenter that moves all of it."""
+    from bgseg.runtime import VideoSegmenter
+    from bgseg.runtime.motion import MotionCompensator
+
+    rng = np.random.default_rng(8)
+    motion = MotionCompensator()
+    scene = cv2.GaussianBlur(rng.integers(0, 256, (180, 320, 3), np.uint8), (0, 0), 2)
+    motion.update(scene)
+    motion.update(np.roll(scene, 5, axis=1))
+    mask = cv2.GaussianBlur(rng.random((180, 320), np.float32), (0, 0), 4)
+    box = (70, 10, 250, 171)
+    assert np.array_equal(motion.warp(mask, box), motion.warp(mask)[10:171, 70:250])
+
+    class WholePrior(VideoSegmenter):
+        def _prior(self, box=None):
+            whole = super()._prior()
+            return whole if box is None or whole is None else whole[box[1]:box[3], box[0]:box[2]]
+
+    from tests.helpers import PHOTO
+
+    photo = cv2.cvtColor(cv2.imread(str(PHOTO)), cv2.COLOR_BGR2RGB)
+    base = np.full((540, 960, 3), 128, np.uint8)
+    base[300:460, 500:660] = cv2.resize(photo, (160, 160), interpolation=cv2.INTER_AREA)
+    crop, whole = (kind("default", threads=1, redetect=3) for kind in (VideoSegmenter,
+                                                                     WholePrior))
+    zoomed = 0
+    for i in range(7):
+        frame = np.roll(base, 8 * i, axis=1)
+        assert np.array_equal(crop.segment(frame, dtype=np.uint8),
+                              whole.segment(frame, dtype=np.uint8))
+        assert np.array_equal(crop.previous_mask, whole.previous_mask)
+        zoomed += crop._box is not None
+    assert zoomed >= 5  # the crop was tracked
+
+
+@pytest.mark.parametrize("eps", [1e-4, 1e-3, 1e-6])
+def test_uint8_output_with_the_wider_support_is_the_exact_ones(scene, monkeypatch, eps):
+    """The uint8 output treats mask levels up to `uint8_support(eps)` as 0 (a smaller box for the
+    coefficients): bit for bit the output of coefficients fitted wherever the mask is above 0,
+    on a mask with faint noise everywhere (the worst case for the bound) and a sharp-edged one."""
+    frame, soft = scene
+    rng = np.random.default_rng(9)
+    faint = rng.random(soft.shape, np.float32) * np.float32(postprocess.uint8_support(eps))
+    noisy = np.where(soft > 0.01, soft, faint).astype(np.float32)
+    hard = np.zeros_like(soft)
+    hard[100:260, 200:420] = 1.0
+    for mask in (noisy, hard, faint):
+        wide = postprocess.guided_filter(frame, mask, eps=eps, dtype=np.uint8, subsample=1)
+        with monkeypatch.context() as patched:
+            patched.setattr(postprocess, "uint8_support", lambda eps: 0.0)
+            exact = postprocess.guided_filter(frame, mask, eps=eps, dtype=np.uint8, subsample=1)
+        assert np.array_equal(wide, exact)
+    assert not postprocess.guided_filter(frame, faint, eps=eps, dtype=np.uint8).any()

@@ -62,12 +62,15 @@ class MotionCompensator:
         self.confidence = np.exp(-(error / np.float32(self.tolerance)) ** 2).astype(np.float32)
         return True
 
-    def warp(self, mask):
+    def warp(self, mask, box=None):
         """`mask` of the previous frame (any resolution; the frame stretched to it) moved onto the
-        current frame."""
+        current frame; `box` (x0, y0, x1, y1, `mask`'s pixels): only that crop of the moved mask
+        (bit for bit the whole one's crop, for the pixels of the crop alone)."""
         if self.flow is None:
-            return mask
+            return mask if box is None else mask[box[1]:box[3], box[0]:box[2]]
         map_x, map_y = self._map(mask.shape[:2])
+        if box is not None:
+            map_x = map_x[box[1]:box[3], box[0]:box[2]]
         return cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _map(self, shape):

@@ -116,11 +116,24 @@ def guided_coefficients(small_gray, mask, radius=2, eps=1e-4):
 SUPPORT = 1e-6  # mask values at most this are treated as 0 (output off by < 0.02 grey levels)
 
 
-def _supported_coefficients(small_gray, mask, radius, eps):
+def uint8_support(eps):
+    """The mask level `t` at or below which the uint8 output treats the mask as 0 (instead of
+    `SUPPORT`): where every window sees values in [0, t], `|mean_p| <= t` and, since
+    `|cov_ip| <= sqrt(var_i * var_p)`, `var_p <= t^2 / 4` and `sqrt(var_i) / (var_i + eps) <=
+    1 / (2 sqrt(eps))`, `|a| <= t / (4 sqrt(eps))`; the output `a * I + b = a * (I - mean_i) +
+    mean_p` (I in [0, 1]; the box averages and the bilinear upsampling mix such terms) is then
+    within `t * (1 + 1 / (4 sqrt(eps)))` of 0, which this `t` makes 0.4 of a grey level: rounded,
+    0 either way, so the uint8 output is the same as with the exact coefficients."""
+    if eps <= 0:
+        return 0.0
+    return 0.4 / 255.0 / (1.0 + 0.25 / float(np.sqrt(eps)))
+
+
+def _supported_coefficients(small_gray, mask, radius, eps, support=SUPPORT):
     """`guided_coefficients` computed only in the box around the mask's support (values above
-    `SUPPORT`) with a margin the two box filters cannot see across; outside it the mask is
+    `support`) with a margin the two box filters cannot see across; outside it the mask is
     (nearly) 0 everywhere a window reaches, so `a = 0` and `b = 0` there."""
-    x, y, w, h = cv2.boundingRect(cv2.compare(mask, SUPPORT, cv2.CMP_GT))
+    x, y, w, h = cv2.boundingRect(cv2.compare(mask, float(support), cv2.CMP_GT))
     a, b = np.zeros_like(mask), np.zeros_like(mask)
     if w == 0 or h == 0:
         return a, b
@@ -133,7 +146,7 @@ def _supported_coefficients(small_gray, mask, radius, eps):
 
 
 def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength=1.0, gray=None,
-                  dtype=np.float32, subsample=SUBSAMPLE):
+                  dtype=np.float32, subsample=SUBSAMPLE, half_gray=None):
     """Edge-aware refinement of a mask guided by an RGB frame; returns a mask of the frame's size.
 
     The fast guided filter (He et al.): the linear coefficients mapping the frame's grayscale to the
@@ -151,6 +164,9 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     and sharpened there, with `radius` divided alike (at least 1); 1 fits them at the working
     size itself. The output is still the full-size frame's grayscale times the upsampled `a`
     plus `b`, so the edges it follows are the frame's.
+    `half_gray` (optional): the grayscale area-averaged to exactly half its size (what
+    `contract.resize_frame` makes of it); when the coefficients are a quarter of the frame's size
+    their grayscale is then made from it (`coefficient_gray`: the same pixels).
     """
     dtype = mask_dtype(dtype)
     if gray is None:
@@ -160,13 +176,27 @@ def guided_filter(guide, mask, radius=2, eps=1e-4, work_size=WORK_SIZE, strength
     small_p = mask if mask.shape == size[::-1] else resize_frame(
         mask_to_frame(mask, *working_size(height, width, work_size)), *size)
     small_p = sharpen(small_p, strength)
-    a, b = _supported_coefficients(resize_frame(gray, *size), small_p,
-                                   max(1, int(radius / subsample + 0.5)), eps)
+    # the uint8 output is 0 below half a grey level anyway: a wider threshold, the same output
+    support = uint8_support(eps) if dtype == np.uint8 else SUPPORT
+    a, b = _supported_coefficients(coefficient_gray(gray, size, half_gray), small_p,
+                                   max(1, int(radius / subsample + 0.5)), eps, support)
     if dtype == np.uint8:
         return _apply_uint8(gray, a * (SCALE * 255.0), b * np.float32(255.0))
     out = cv2.multiply(gray, mask_to_frame(a * SCALE, width, height), dtype=cv2.CV_32F)
     cv2.add(out, mask_to_frame(b, width, height), dtype=cv2.CV_32F, dst=out)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def coefficient_gray(gray, size, half_gray=None):
+    """`resize_frame(gray, *size)`, from `half_gray` (`gray` area-averaged to exactly half its
+    size) when that is the same image: `gray` exactly four times `size`, where `resize_frame`
+    first takes it bilinearly to twice `size`, an exact 2x2 average (OpenCV's bilinear and area
+    2x reductions both round `(a + b + c + d + 2) / 4` down), and then area-averages by 2."""
+    width, height = size
+    if half_gray is not None and gray.shape[:2] == (4 * height, 4 * width) \
+            and half_gray.shape[:2] == (2 * height, 2 * width):
+        return cv2.resize(half_gray, size, interpolation=cv2.INTER_AREA)
+    return resize_frame(gray, *size)
 
 
 BAND_ROWS = 24  # coefficient rows per band of `_apply_uint8` (96 frame rows at 720p)

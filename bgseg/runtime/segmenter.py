@@ -22,6 +22,24 @@ def _check_frame(image):
         raise ValueError(f"empty image of shape {image.shape}")
 
 
+def _check_picture_gray(picture_gray, image):
+    if picture_gray is None:
+        return
+    if not isinstance(picture_gray, np.ndarray) or picture_gray.dtype != np.uint8 \
+            or picture_gray.shape != image.shape[:2]:
+        raise ValueError(f"picture_gray must be a uint8 array of the image's shape "
+                         f"{image.shape[:2]}")
+
+
+def _half_gray(gray, size):
+    """`gray` area-averaged to the picture's `size` (width, height) when that is exactly half of
+    it (720p; what the YUV path's picture luma is), else None."""
+    width, height = size
+    if gray.shape != (2 * height, 2 * width):
+        return None
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
 def _check_gray(gray, image):
     if gray is None:
         return
@@ -152,14 +170,16 @@ class Segmenter:
 
     def _look(self, image, canvas_shape, box, prior):
         """The model's mask of the crop of `image` under `box` (pixels of a canvas of
-        `canvas_shape`), at the box's size; `prior` is the previous frame's canvas or None."""
+        `canvas_shape`), at the box's size; `prior` is the previous frame's canvas or None, or a
+        function of the box giving that canvas's crop under it (or None)."""
         c_height, c_width = canvas_shape
         height, width = image.shape[:2]
         x0, y0, x1, y1 = box
         fx0, fx1 = round(x0 * width / c_width), round(x1 * width / c_width)
         fy0, fy1 = round(y0 * height / c_height), round(y1 * height / c_height)
         crop = image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)]  # a view: OpenCV reads strides
-        crop_prior = None if prior is None else self._model_prior(prior[y0:y1, x0:x1])
+        under = prior(box) if callable(prior) else None if prior is None else prior[y0:y1, x0:x1]
+        crop_prior = None if under is None else self._model_prior(under)
         return contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0, y1 - y0)
 
     def _zoomed(self, image, canvas, box, prior):
@@ -174,14 +194,14 @@ class Segmenter:
         """How much smaller than `picture_size` the canvas is (`canvas_size`)."""
         return self.subsample if self.refine else 1
 
-    def _finish(self, image, mask, dtype, gray=None):
+    def _finish(self, image, mask, dtype, gray=None, picture_gray=None):
         """Upsample to the image size (`gray`'s when given) as `dtype`, optionally refine; closes
         the timing of the call."""
         height, width = (image if gray is None else gray).shape[:2]
         if self.refine:
             full = postprocess.guided_filter(image, mask, self.refine_radius, self.refine_eps,
                                              strength=self.sharpen, gray=gray, dtype=dtype,
-                                             subsample=self.subsample)
+                                             subsample=self.subsample, half_gray=picture_gray)
         else:
             sharp = postprocess.sharpen(mask, self.sharpen)
             if dtype == np.uint8:  # quantized before the upsampling: a uint8 resize is cheaper
@@ -193,15 +213,19 @@ class Segmenter:
         timings["post"] = time.perf_counter() - self._started - timings["pre"] - timings["invoke"]
         return full
 
-    def segment(self, image, dtype=np.float32, gray=None):
+    def segment(self, image, dtype=np.float32, gray=None, picture_gray=None):
         """Person probability (image size) of one RGB uint8 image: float32 in [0, 1], or with
         `dtype=numpy.uint8` the same rounded to 0-255 (computed without a full-size float image;
         what `bgseg.effects` composites fastest). `gray` (uint8 `(H, W)`, e.g. a video frame's
         luma plane): the full-resolution guide of the refinement and the size of the result;
         `image` may then be the same picture at a smaller size (`picture_size` of the full one
-        is what the models look at)."""
+        is what the models look at). `picture_gray` (with `gray`): `gray` resized to `image`'s
+        size by `contract.resize_frame`, when the caller has it (the YUV path): where it is
+        exactly half of `gray`, the refinement's small grayscale is made from it (the same
+        pixels, one full-size pass fewer)."""
         _check_frame(image)
         _check_gray(gray, image)
+        _check_picture_gray(picture_gray, image)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
         mask = self._infer(image, None)
@@ -213,7 +237,7 @@ class Segmenter:
             boxes = zoom.people_boxes(canvas, box, self.zoom_margin, self.zoom_people)
             if boxes:
                 mask = self._person_looks(image, canvas, boxes)
-        return self._finish(image, mask, dtype, gray)
+        return self._finish(image, mask, dtype, gray, picture_gray)
 
     __call__ = segment
 
@@ -283,6 +307,7 @@ class VideoSegmenter(Segmenter):
     def reset(self):
         """Forget the previous frame (scene cut, new stream)."""
         self.previous_mask = None
+        self._prior_unmoved = False  # previous_mask still to be moved by this frame's flow
         self._previous_output = None
         self._box = None
         self.frame_index = 0
@@ -295,21 +320,34 @@ class VideoSegmenter(Segmenter):
         motion compensation)."""
         if self.motion is None or not self.motion.update(frame, gray):
             return None
-        if self.previous_mask is not None:
-            self.previous_mask = self.motion.warp(self.previous_mask)
+        # the model's prior is moved when it is used (`_prior`): with zoom only its crop is
+        self._prior_unmoved = self.previous_mask is not None
         if self._previous_output is None or (self.smoothing <= 0 and self.hysteresis <= 0):
             return None  # nothing uses the previous output
         self._previous_output = self.motion.warp(self._previous_output)
         return self.motion.confidence_at(self._previous_output.shape)
+
+    def _prior(self, box=None):
+        """`previous_mask` moved onto this frame (`box`, canvas pixels: only that crop of it;
+        the same values as the whole one's crop), or None."""
+        prior = self.previous_mask
+        if prior is None or not self._prior_unmoved:
+            return prior if box is None or prior is None else prior[box[1]:box[3], box[0]:box[2]]
+        if box is None:
+            self.previous_mask, self._prior_unmoved = self.motion.warp(prior), False
+            return self.previous_mask
+        return self.motion.warp(prior, box)
 
     def _tracked(self, frame):
         """The frame-shaped (canvas) mask of the next frame, zooming on the tracked crop."""
         size = canvas_size(frame, self._canvas_step)
         prior = self.previous_mask
         if prior is not None and prior.shape != size[::-1]:  # the stream changed size: restart
+            self.previous_mask, self._prior_unmoved = None, False
             prior, self._previous_output, self._box = None, None, None
         canvas = None
         if self._box is None or self.frame_index % self.redetect == 0:
+            prior = self._prior()
             whole = self._infer(frame, None if prior is None else self._model_prior(prior))
             canvas = _frame_shaped(whole, size)
             self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
@@ -317,22 +355,30 @@ class VideoSegmenter(Segmenter):
                 return canvas
         if canvas is None:
             canvas = np.zeros(size[::-1], np.float32)
-        canvas = self._zoomed(frame, canvas, self._box, prior)
+        canvas = self._zoomed(frame, canvas, self._box, self._prior)
         self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
         return canvas
 
-    def segment(self, frame, dtype=np.float32, gray=None):
+    def segment(self, frame, dtype=np.float32, gray=None, picture_gray=None):
         """Person probability (frame size) of the next RGB uint8 frame of the stream: float32 in
-        [0, 1], or 0-255 with `dtype=numpy.uint8`; `gray` as in `Segmenter.segment`."""
+        [0, 1], or 0-255 with `dtype=numpy.uint8`; `gray` and `picture_gray` as in
+        `Segmenter.segment`, and the optical flow's small grayscale (`motion`) is then made
+        from `picture_gray` instead of `gray` (a quarter of the pixels to read at 720p). Without
+        `picture_gray`, when the grayscale is exactly twice the picture's size (720p), the
+        picture's grayscale is its area average, made once for both."""
         _check_frame(frame)
         _check_gray(gray, frame)
+        _check_picture_gray(picture_gray, frame)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
         if gray is None and (self.refine or self.motion is not None):  # both look at grayscale
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        trust = self._follow_motion(frame, gray)
-        raw = self._tracked(frame) if self.zoom else self._infer(frame, self.previous_mask)
-        self.previous_mask = raw
+        if picture_gray is None and gray is not None:
+            picture_gray = _half_gray(gray, picture_size(frame))
+        # the flow's small grayscale from the picture's own (a quarter of the pixels)
+        trust = self._follow_motion(frame, gray if picture_gray is None else picture_gray)
+        raw = self._tracked(frame) if self.zoom else self._infer(frame, self._prior())
+        self.previous_mask, self._prior_unmoved = raw, False
         previous = self._previous_output
         if previous is not None and previous.shape != raw.shape:
             previous = trust = None  # the stream changed size
@@ -340,7 +386,7 @@ class VideoSegmenter(Segmenter):
         smoothed = postprocess.hysteresis(smoothed, previous, self.hysteresis, trust)
         self._previous_output = smoothed
         self.frame_index += 1
-        return self._finish(frame, smoothed, dtype, gray)
+        return self._finish(frame, smoothed, dtype, gray, picture_gray)
 
     __call__ = segment
 

@@ -8,6 +8,7 @@ work, so the stages run on separate cores. An exception in any stage stops the o
 raised here; nothing deadlocks on error or abort.
 """
 
+import inspect
 import queue
 import threading
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bgseg import planes
+from bgseg.contract import resize_frame
 from bgseg.runtime import memory
 from bgseg.runtime.segmenter import Segmenter, picture_size
 
@@ -76,10 +78,30 @@ def _direct(frames, max_frames, times):
 
 def segment_planes(segmenter, frame, matrix, dtype=np.uint8):
     """`segmenter.segment` of an I420 frame in `matrix`'s YUV: the picture converted to RGB at
-    the segmenter's working size (`canvas_size`), the luma plane as the full-size guide."""
+    the segmenter's working size (`canvas_size`), the luma plane as the full-size guide (and,
+    resized to the picture's size, the picture's own grayscale)."""
     luma = planes.split(frame)[0]
-    small = planes.to_rgb(frame, *picture_size(luma), matrix)
-    return segmenter.segment(small, dtype=dtype, gray=luma)
+    size = picture_size(luma)
+    small_luma = resize_frame(luma, *size)
+    small = planes.to_rgb(frame, *size, matrix, luma=small_luma)
+    if not _takes_picture_gray(segmenter):  # e.g. a segmenter of the caller's own
+        return segmenter.segment(small, dtype=dtype, gray=luma)
+    return segmenter.segment(small, dtype=dtype, gray=luma, picture_gray=small_luma)
+
+
+_TAKES_PICTURE_GRAY = {}
+
+
+def _takes_picture_gray(segmenter):
+    """Whether `segmenter.segment` has a `picture_gray` parameter (`Segmenter`'s), per class."""
+    kind = type(segmenter)
+    if kind not in _TAKES_PICTURE_GRAY:
+        try:
+            parameters = inspect.signature(segmenter.segment).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        _TAKES_PICTURE_GRAY[kind] = "picture_gray" in parameters
+    return _TAKES_PICTURE_GRAY[kind]
 
 
 def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=None, show=None,
