@@ -18,6 +18,8 @@ def add_arguments(parser):
         "--images-per-epoch", type=int, help="override the recipe's images_per_epoch"
     )
     parser.add_argument("--val-images", type=int, help="override the recipe's val_images")
+    parser.add_argument("--seed", type=int,
+                        help="override the recipe's seed (a repeat of a run: give it --output)")
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
                         help="tf.distribute strategy (overrides the recipe)")
     parser.add_argument("--cache-dir", help="COCO mask cache folder (default $BGSEG_CACHE or "
@@ -42,7 +44,7 @@ def run(args):
         recipe = load_recipe(args.config, epochs=args.epochs, batch_size=args.batch_size,
                              images_per_epoch=args.images_per_epoch, val_images=args.val_images,
                              strategy=args.strategy, cache_dir=args.cache_dir,
-                             init_from=args.init_from)
+                             init_from=args.init_from, seed=args.seed)
         for field in ("init_from", "teacher"):  # in a second, before TensorFlow loads and
             check_model_source(getattr(recipe, field), field)  # before any folder exists
         check_data_paths(recipe)
