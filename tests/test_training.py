@@ -67,6 +67,10 @@ def test_other_recipe_refused_unless_overwrite(tiny_run, tmp_path):
         prepare_run_dir(run_dir, other)
     same = load_recipe(recipe_path, epochs=3)
     assert prepare_run_dir(run_dir, same)["epoch"] >= 2
+    repeat = load_recipe(recipe_path, seed=1)  # `bgseg train --seed 1`: another run
+    assert repeat.seed == 1
+    with pytest.raises(RunDirError, match="different recipe"):
+        prepare_run_dir(run_dir, repeat)
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunDirError, match="not a bgseg run"):
         prepare_run_dir(tmp_path, same)
