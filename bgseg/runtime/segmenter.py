@@ -170,21 +170,21 @@ class Segmenter:
 
     def _look(self, image, canvas_shape, box, prior):
         """The model's mask of the crop of `image` under `box` (pixels of a canvas of
-        `canvas_shape`), at the box's size; `prior` is the previous frame's canvas or None, or a
-        function of the box giving that canvas's crop under it (or None)."""
+        `canvas_shape`), at the box's size; `prior`: None, or a function of the box giving the
+        previous frame's canvas under it (`VideoSegmenter._prior`; it may give None)."""
         c_height, c_width = canvas_shape
         height, width = image.shape[:2]
         x0, y0, x1, y1 = box
         fx0, fx1 = round(x0 * width / c_width), round(x1 * width / c_width)
         fy0, fy1 = round(y0 * height / c_height), round(y1 * height / c_height)
         crop = image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)]  # a view: OpenCV reads strides
-        under = prior(box) if callable(prior) else None if prior is None else prior[y0:y1, x0:x1]
+        under = None if prior is None else prior(box)
         crop_prior = None if under is None else self._model_prior(under)
         return contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0, y1 - y0)
 
     def _zoomed(self, image, canvas, box, prior):
         """Run the model on the crop of `image` under `box` (canvas pixels) and paste its mask into
-        `canvas` (in place, returned); `prior` is the previous frame's canvas or None."""
+        `canvas` (in place, returned); `prior` as in `_look`."""
         x0, y0, x1, y1 = box
         canvas[y0:y1, x0:x1] = self._look(image, canvas.shape, box, prior)
         return canvas
@@ -341,10 +341,10 @@ class VideoSegmenter(Segmenter):
     def _tracked(self, frame):
         """The frame-shaped (canvas) mask of the next frame, zooming on the tracked crop."""
         size = canvas_size(frame, self._canvas_step)
-        prior = self.previous_mask
-        if prior is not None and prior.shape != size[::-1]:  # the stream changed size: restart
+        if self.previous_mask is not None and self.previous_mask.shape != size[::-1]:
+            # the stream changed size: restart
             self.previous_mask, self._prior_unmoved = None, False
-            prior, self._previous_output, self._box = None, None, None
+            self._previous_output, self._box = None, None
         canvas = None
         if self._box is None or self.frame_index % self.redetect == 0:
             prior = self._prior()

@@ -78,7 +78,7 @@ def _direct(frames, max_frames, times):
 
 def segment_planes(segmenter, frame, matrix, dtype=np.uint8):
     """`segmenter.segment` of an I420 frame in `matrix`'s YUV: the picture converted to RGB at
-    the segmenter's working size (`canvas_size`), the luma plane as the full-size guide (and,
+    the segmenter's working size (`picture_size`), the luma plane as the full-size guide (and,
     resized to the picture's size, the picture's own grayscale)."""
     luma = planes.split(frame)[0]
     size = picture_size(luma)
@@ -112,7 +112,7 @@ def process_stream(frames, writer, segmenter, effect, max_frames=None, progress=
     source (`bgseg.capture.LatestFrames`) is read directly, with no queue in between: each frame
     processed is the newest one captured. With `matrix` ("bt709"/"bt601") frames are I420 buffers
     in that YUV (`bgseg.planes`): the segmenter gets the picture at its working size
-    (`canvas_size`) and the luma plane as the full-size guide, `effect.on_planes` composites the
+    (`picture_size`) and the luma plane as the full-size guide, `effect.on_planes` composites the
     planes and `writer` takes I420 (`VideoWriter(matrix=...)`): no full-size RGB image at all."""
     memory.reuse_freed_memory()
     stop = threading.Event()
