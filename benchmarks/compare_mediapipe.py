@@ -97,6 +97,9 @@ def parse_args(argv=None):
     p.add_argument("--sharpen", type=float, default=2.0,
                    help="the runtime's output sharpening in the --with-runtime columns (1: off; "
                         "default: 2, the runtime's default)")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="the --with-runtime columns with (--flip) or without (--no-flip) the "
+                        "mirrored looks (default: the runtime's: photos on, video off)")
     p.add_argument("--smoothing", type=float, default=1.0,
                    help="temporal smoothing of the --with-runtime columns (default: 1, the "
                         "runtime's default; 0: off)")
@@ -153,6 +156,9 @@ def main(argv=None):
             "install it with: python -m venv .venv-mediapipe && "
             ".venv-mediapipe/bin/pip install mediapipe==0.10.21, or pass --mediapipe PATH"
         )
+    runtime_options = {"zoom": args.zoom, "sharpen": args.sharpen, "motion": args.motion,
+                       "zoom_people": args.zoom_people,
+                       **({} if args.flip is None else {"flip": args.flip})}
     try:
         models = [RawModel(args.name, args.model, args.threads)]
         if args.without_feedback:
@@ -160,14 +166,12 @@ def main(argv=None):
                                       feedback=False))
         if args.with_runtime:
             models.append(RuntimeModel(f"{args.name} + runtime", args.model, args.threads,
-                                       args.smoothing, zoom=args.zoom, sharpen=args.sharpen,
-                                       motion=args.motion, zoom_people=args.zoom_people))
+                                       args.smoothing, **runtime_options))
         for name, path in named_paths("--also", args.also):
             models.append(RawModel(name, path, args.threads))
         for name, path in named_paths("--runtime-also", args.runtime_also):
             models.append(RuntimeModel(f"{name} + runtime", path, args.threads, args.smoothing,
-                                       zoom=args.zoom, sharpen=args.sharpen, motion=args.motion,
-                                       zoom_people=args.zoom_people))
+                                       **runtime_options))
         if args.rvm:
             models.append(RVMModel("RVM", args.rvm, args.threads))
         if args.blazepose:

@@ -30,7 +30,7 @@ def _flag(value):
 
 OPTION_TYPES = {"smoothing": float, "motion": _flag, "zoom": _flag, "refine": _flag,
                 "sharpen": float, "redetect": int, "zoom_margin": float, "hysteresis": float,
-                "planes": _flag, "yuv420": _flag}
+                "planes": _flag, "yuv420": _flag, "flip": _flag}
 
 
 def parse_variant(spec):

@@ -32,9 +32,15 @@ def add_model_arguments(parser, smoothing=False, default_model="default"):
                        help="a second, closer look at the people: the model runs again on a crop "
                             "around them when they fill less of the frame (on video the crop "
                             "follows them, one run per frame) (default: on)")
-    group.add_argument("--sharpen", type=float, default=2.0, metavar="K",
+    group.add_argument("--sharpen", type=float, default=None, metavar="K",
                        help="push mask probabilities away from 0.5 so people are opaque and the "
-                            "background clear (sigmoid(K * logit p); 1: off; default: %(default)s)")
+                            "background clear (sigmoid(K * logit p); 1: off; default: the "
+                            "model's own: 1 for quality, else 2)")
+    group.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                       help="average the model's mask with its mask of the mirror image (one "
+                            "model run more per look): photos mirror their first look, video "
+                            "every look (default: on for photos and for the quality model's "
+                            "video, off for the default model's video)")
     if smoothing:
         group.add_argument("--smooth", type=float, nargs="?", const=1.0, default=1.0,
                            metavar="RATIO",
@@ -98,7 +104,7 @@ def make_effect(args, default_background=None):
 
 def segmenter_options(args):
     """The Segmenter keyword arguments of the post-processing options (`add_model_arguments`)."""
-    return {"refine": args.refine, "zoom": args.zoom, "sharpen": args.sharpen}
+    return {"refine": args.refine, "zoom": args.zoom, "sharpen": args.sharpen, "flip": args.flip}
 
 
 def open_segmenter(args, kind):

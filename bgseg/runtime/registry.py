@@ -2,7 +2,9 @@
 
 `models.json` is the one list of names: `bgseg.models.pretrained` names the Keras weights
 (`pretrained.json`) of each model the same way, and an alias (`"alias_of"`: "default" is
-"default_video") means the same model in both.
+"default_video") means the same model in both. An entry's `"runtime"` holds the runtime options
+that model was measured best with (e.g. the quality model's mirrored looks and sharpening 1):
+`runtime_options` gives them to `Segmenter` / `VideoSegmenter` as their defaults.
 """
 
 import json
@@ -22,6 +24,18 @@ def model_name(name):
     """The model a shipped name stands for ("default" -> "default_video"); other names as is."""
     entry = shipped_models().get(name) if isinstance(name, str) else None
     return entry.get("alias_of", name) if entry else name
+
+
+def runtime_options(path):
+    """The runtime options (`"runtime"` in models.json) of the shipped model whose file is `path`
+    (a name's resolved path, or the asset itself); {} for any other file."""
+    path = Path(os.fspath(path))
+    for entry in shipped_models().values():
+        asset = ASSETS / entry["file"]
+        if "runtime" in entry and asset.is_file() and path.is_file() \
+                and os.path.samefile(asset, path):
+            return dict(entry["runtime"])
+    return {}
 
 
 def resolve_model(name_or_path):

@@ -9,7 +9,7 @@ from bgseg import contract
 from bgseg.runtime import motion as motion_module
 from bgseg.runtime import postprocess, zoom
 from bgseg.runtime.interpreter import TFLiteModel
-from bgseg.runtime.registry import resolve_model
+from bgseg.runtime.registry import resolve_model, runtime_options
 
 
 def _check_frame(image):
@@ -95,6 +95,12 @@ class Segmenter:
             Still images only: `VideoSegmenter` keeps one run per frame.
         sharpen: push the output probabilities away from 0.5 (`postprocess.sharpen`, 1: off) so
             that people are opaque and the background clear; the 0.5 boundary does not move.
+            None: the shipped model's own option (`registry.runtime_options`), else 2.
+        flip: the first look at the whole image is the mean of the model's masks of it and of
+            its mirror image (one model run more per image; the closer looks are not mirrored).
+            Test-time augmentation: it steadies the first look, which decides where the closer
+            looks go (docs/benchmarks.md, "Mirrored first look"). None: the shipped model's own
+            option, else on.
 
     `segment(image)` takes an RGB uint8 `(H, W, 3)` array of any size and aspect ratio and returns
     the float32 `(H, W)` person probability at that size. `timings` holds the last call's
@@ -108,11 +114,16 @@ class Segmenter:
     """
 
     subsample = 1
+    FLIP = True  # `flip`'s default where the model has no option of its own
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
-                 refine_eps=1e-4, zoom=True, zoom_margin=0.15, sharpen=2.0, zoom_people=4):
+                 refine_eps=1e-4, zoom=True, zoom_margin=0.15, sharpen=None, zoom_people=4,
+                 flip=None):
         self.model = model if isinstance(model, TFLiteModel) else TFLiteModel(
             resolve_model(model), threads=threads)
+        own = runtime_options(self.model.path)
+        sharpen = own.get("sharpen", 2.0) if sharpen is None else sharpen
+        flip = own.get("flip", self.FLIP) if flip is None else flip
         if not 0.0 <= zoom_margin <= 1.0:
             raise ValueError(f"zoom_margin must be in [0, 1], got {zoom_margin}")
         if not 1.0 <= sharpen <= 10.0:
@@ -121,6 +132,7 @@ class Segmenter:
             raise ValueError(f"zoom_people must be a whole number >= 0, got {zoom_people}")
         self.sharpen = float(sharpen)
         self.zoom_people = int(zoom_people)
+        self.flip = bool(flip)
         self.refine = refine
         self.refine_radius = refine_radius
         self.refine_eps = refine_eps
@@ -134,15 +146,25 @@ class Segmenter:
         self._started = time.perf_counter()
         self.timings = {"pre": 0.0, "invoke": 0.0, "post": 0.0, "runs": 0}
 
-    def _infer(self, image, prior):
+    def _infer(self, image, prior, mirror=False):
         """Resize, normalise, attach the prior (model resolution), run: returns the
-        model-resolution mask. Adds to the timings that `_start` opened."""
+        model-resolution mask; with `mirror`, the mean of it and of the mirrored input's mask
+        (mirrored back; a second run). Adds to the timings that `_start` opened."""
         start = time.perf_counter()
         contract.to_model_input(image, self.model.width, self.model.height,
                                 out=self._input[..., :3])
         if self.model.is_video:
             self._input[..., 3] = 0.0 if prior is None else prior
-        self.model.set_input(self._input)
+        mask = self._run(self._input, start)
+        if mirror:
+            start = time.perf_counter()
+            mirrored = self._run(cv2.flip(self._input, 1), start)
+            mask = cv2.addWeighted(mask, 0.5, cv2.flip(mirrored, 1), 0.5, 0.0)
+        return mask
+
+    def _run(self, model_input, start):
+        """One model run on `model_input` (prepared since `start`): its mask."""
+        self.model.set_input(model_input)
         invoke_start = time.perf_counter()
         self.model.invoke()
         done = time.perf_counter()
@@ -168,10 +190,11 @@ class Segmenter:
                                             np.maximum(region, closer))
         return canvas
 
-    def _look(self, image, canvas_shape, box, prior):
+    def _look(self, image, canvas_shape, box, prior, mirror=False):
         """The model's mask of the crop of `image` under `box` (pixels of a canvas of
         `canvas_shape`), at the box's size; `prior`: None, or a function of the box giving the
-        previous frame's canvas under it (`VideoSegmenter._prior`; it may give None)."""
+        previous frame's canvas under it (`VideoSegmenter._prior`; it may give None); `mirror`
+        as in `_infer`."""
         c_height, c_width = canvas_shape
         height, width = image.shape[:2]
         x0, y0, x1, y1 = box
@@ -180,13 +203,13 @@ class Segmenter:
         crop = image[fy0:max(fy1, fy0 + 1), fx0:max(fx1, fx0 + 1)]  # a view: OpenCV reads strides
         under = None if prior is None else prior(box)
         crop_prior = None if under is None else self._model_prior(under)
-        return contract.mask_to_frame(self._infer(crop, crop_prior), x1 - x0, y1 - y0)
+        return contract.mask_to_frame(self._infer(crop, crop_prior, mirror), x1 - x0, y1 - y0)
 
-    def _zoomed(self, image, canvas, box, prior):
+    def _zoomed(self, image, canvas, box, prior, mirror=False):
         """Run the model on the crop of `image` under `box` (canvas pixels) and paste its mask into
-        `canvas` (in place, returned); `prior` as in `_look`."""
+        `canvas` (in place, returned); `prior` and `mirror` as in `_look`."""
         x0, y0, x1, y1 = box
-        canvas[y0:y1, x0:x1] = self._look(image, canvas.shape, box, prior)
+        canvas[y0:y1, x0:x1] = self._look(image, canvas.shape, box, prior, mirror)
         return canvas
 
     @property
@@ -228,7 +251,7 @@ class Segmenter:
         _check_picture_gray(picture_gray, image)
         dtype = postprocess.mask_dtype(dtype)
         self._start()
-        mask = self._infer(image, None)
+        mask = self._infer(image, None, mirror=self.flip)
         if self.zoom:
             canvas = _frame_shaped(mask, canvas_size(image, self._canvas_step))
             box = zoom.zoom_box(canvas, self.zoom_margin)
@@ -281,17 +304,22 @@ class VideoSegmenter(Segmenter):
             explains the new frame, so occlusions and new content are not smoothed). Default on:
             with smoothing 1 it lowers flicker without the lag of plain smoothing
             (docs/runtime.md).
+        flip: every model run is the mean of the model's masks of its input and of the mirrored
+            input, prior included (two runs per frame). None: the shipped model's own option (on
+            for the quality model, whose outlines it steadies: docs/benchmarks.md, "Mirrored
+            looks"), else off.
 
     Smoothing and sharpening shape the output only: the model is fed its own raw mask.
     """
 
     subsample = postprocess.SUBSAMPLE
+    FLIP = False
 
     def __init__(self, model="default", threads=None, refine=True, refine_radius=2,
                  refine_eps=1e-4, smoothing=1.0, zoom=True, zoom_margin=0.15, redetect=15,
-                 sharpen=2.0, motion=True, hysteresis=0.0):
+                 sharpen=None, motion=True, hysteresis=0.0, flip=None):
         super().__init__(model, threads, refine, refine_radius, refine_eps, zoom, zoom_margin,
-                         sharpen, zoom_people=0)
+                         sharpen, zoom_people=0, flip=flip)
         if not 0.0 <= smoothing <= 1.0:
             raise ValueError(f"smoothing must be in [0, 1], got {smoothing}")
         if int(redetect) != redetect or redetect < 1:
@@ -348,14 +376,15 @@ class VideoSegmenter(Segmenter):
         canvas = None
         if self._box is None or self.frame_index % self.redetect == 0:
             prior = self._prior()
-            whole = self._infer(frame, None if prior is None else self._model_prior(prior))
+            whole = self._infer(frame, None if prior is None else self._model_prior(prior),
+                                self.flip)
             canvas = _frame_shaped(whole, size)
             self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
             if self._box is None:
                 return canvas
         if canvas is None:
             canvas = np.zeros(size[::-1], np.float32)
-        canvas = self._zoomed(frame, canvas, self._box, self._prior)
+        canvas = self._zoomed(frame, canvas, self._box, self._prior, self.flip)
         self._box = zoom.keep_box(self._box, canvas, self.zoom_margin)
         return canvas
 
@@ -377,7 +406,7 @@ class VideoSegmenter(Segmenter):
             picture_gray = _half_gray(gray, picture_size(frame))
         # the flow's small grayscale from the picture's own (a quarter of the pixels)
         trust = self._follow_motion(frame, gray if picture_gray is None else picture_gray)
-        raw = self._tracked(frame) if self.zoom else self._infer(frame, self._prior())
+        raw = self._tracked(frame) if self.zoom else self._infer(frame, self._prior(), self.flip)
         self.previous_mask, self._prior_unmoved = raw, False
         previous = self._previous_output
         if previous is not None and previous.shape != raw.shape:

@@ -1,0 +1,83 @@
+"""The mirrored looks (`flip`): the mean of the model's masks of an input and of its mirror
+image, on photos for the first look and on video for every look; each model's own defaults."""
+
+import argparse
+
+import numpy as np
+import pytest
+
+from bgseg import runtime
+from bgseg.commands import common
+from bgseg.runtime import Segmenter, VideoSegmenter, registry
+
+
+def _frame(height=64, width=64, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+
+
+def _record_inputs(segmenter):
+    seen = []
+    original = segmenter.model.set_input
+    segmenter.model.set_input = lambda x: (seen.append(x.copy()), original(x))[1]
+    return seen
+
+
+def test_a_flipped_photo_is_the_mean_of_it_and_its_mirror(tiny_tflite):
+    """At the model's own size (no resizing) the mirrored look is exactly the mean of the plain
+    look of the photo and the mirrored-back plain look of its mirror image."""
+    options = {"refine": False, "zoom": False, "sharpen": 1.0}
+    plain = Segmenter(tiny_tflite(3, "float32"), flip=False, **options)
+    flipped = Segmenter(tiny_tflite(3, "float32"), flip=True, **options)
+    frame = _frame()
+    seen = _record_inputs(flipped)
+    expected = 0.5 * (plain.segment(frame) + plain.segment(frame[:, ::-1].copy())[:, ::-1])
+    got = flipped.segment(frame)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert not np.allclose(got, plain.segment(frame))  # the tiny model is not mirror-symmetric
+    assert flipped.timings["runs"] == 2 and plain.timings["runs"] == 1
+    np.testing.assert_array_equal(seen[1], seen[0][:, ::-1])
+
+
+def test_photos_mirror_only_their_first_look(tiny_tflite):
+    """With zoom the closer looks run once each: one run more than without flip."""
+    frame = _frame(120, 90, seed=3)
+    runs = {}
+    for flip in (False, True):
+        seg = Segmenter(tiny_tflite(3, "float32"), flip=flip)
+        seg.segment(frame)
+        runs[flip] = seg.timings["runs"]
+    assert runs[True] == runs[False] + 1
+
+
+def test_video_mirrors_every_look_and_its_prior(tiny_tflite):
+    seg = VideoSegmenter(tiny_tflite(4, "float32"), flip=True, refine=False, zoom=False,
+                         motion=False, smoothing=0.0, sharpen=1.0)
+    seen = _record_inputs(seg)
+    for seed in (1, 2):
+        seg.segment(_frame(seed=seed))
+        assert seg.timings["runs"] == 2
+    assert len(seen) == 4 and seen[2][..., 3].any()  # the second frame has a prior
+    np.testing.assert_array_equal(seen[3], seen[2][:, ::-1])  # prior mirrored with the picture
+
+
+def test_defaults_photos_on_video_off_and_the_models_own(tiny_tflite):
+    path = tiny_tflite(4, "float32")
+    assert Segmenter(path).flip is True and VideoSegmenter(path).flip is False
+    assert VideoSegmenter(path).sharpen == 2.0 and registry.runtime_options(path) == {}
+    quality = registry.resolve_model("quality")
+    assert registry.runtime_options(quality) == {"flip": True, "sharpen": 1.0}
+    assert registry.runtime_options(registry.resolve_model("default")) == {}
+    seg = runtime.load("quality")
+    assert isinstance(seg, VideoSegmenter) and seg.flip is True and seg.sharpen == 1.0
+    own = runtime.load("quality", flip=False, sharpen=2.0)  # explicit options win
+    assert own.flip is False and own.sharpen == 2.0
+    with pytest.raises(ValueError, match="sharpen"):
+        runtime.load("quality", sharpen=0.5)
+
+
+@pytest.mark.parametrize("argv, flip", [([], None), (["--flip"], True), (["--no-flip"], False)])
+def test_the_flip_option_reaches_the_segmenter(argv, flip):
+    parser = argparse.ArgumentParser()
+    common.add_model_arguments(parser)
+    options = common.segmenter_options(parser.parse_args(argv))
+    assert options["flip"] is flip and options["sharpen"] is None
