@@ -65,7 +65,10 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--sharpen", type=float, default=2.0, help="output sharpening (1: off)")
+    parser.add_argument("--sharpen", type=float, default=None,
+                        help="output sharpening (1: off; default: the model's own, else 2)")
+    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                        help="mirrored looks (default: the model's own, else off)")
     parser.add_argument("--smooth", type=float, default=1.0,
                         help="temporal smoothing ratio (default: 1, the runtime's)")
     parser.add_argument("--motion", action=argparse.BooleanOptionalAction, default=True,
@@ -85,7 +88,7 @@ def main(argv=None):
     frames, matrix = _frames(args)
     segmenter = VideoSegmenter(args.model, threads=args.threads, refine=args.refine,
                                smoothing=args.smooth, zoom=args.zoom, sharpen=args.sharpen,
-                               motion=args.motion)
+                               motion=args.motion, flip=args.flip)
     effect = _effect(args.effect)
     mask_dtype = getattr(effect, "mask_dtype", np.float32)  # as the video driver asks
     rows = {"yuv_to_rgb": [], "pre": [], "invoke": [], "post": [], "effect": [], "total": [],

@@ -15,16 +15,18 @@ from bgseg.io import ALPHA_EXTENSIONS, MAX_PIXELS
 _local = threading.local()
 
 
-def segmenter(model="default_image", threads=None, refine=True, zoom=True, sharpen=2.0):
+def segmenter(model="default_image", threads=None, refine=True, zoom=True, sharpen=None,
+              flip=None):
     """This thread's image Segmenter for these options (loaded on first use, then kept): a LiteRT
-    interpreter is never shared between threads."""
+    interpreter is never shared between threads. `sharpen` / `flip` None: the model's own
+    (`bgseg.runtime.registry.runtime_options`), else 2 / on."""
     from bgseg.runtime import load
 
     cache = _local.__dict__.setdefault("segmenters", {})
-    key = (str(model), threads, refine, zoom, sharpen)
+    key = (str(model), threads, refine, zoom, sharpen, flip)
     if key not in cache:
         cache[key] = load(model, kind="image", threads=threads, refine=refine, zoom=zoom,
-                          sharpen=sharpen)
+                          sharpen=sharpen, flip=flip)
     return cache[key]
 
 
@@ -86,7 +88,7 @@ def _background_value(background, max_pixels):
 
 def remove(data, *, format="png", background=None, blur=None, alpha=False, mask_only=False,
            foreground=False, model="default_image", threads=None, refine=True, zoom=True,
-           sharpen=2.0, max_pixels=MAX_PIXELS):
+           sharpen=None, flip=None, max_pixels=MAX_PIXELS):
     """Remove (or replace, or blur) the background of one image.
 
     `data`: encoded image bytes (PNG, JPEG, WebP, TIFF, BMP, HEIC/AVIF with the [heif] extra),
@@ -113,7 +115,7 @@ def remove(data, *, format="png", background=None, blur=None, alpha=False, mask_
         raise TypeError(f"remove() takes bytes, a PIL image or a numpy array, not "
                         f"{type(data).__name__}")
     with effect:
-        result = apply(image, segmenter(model, threads, refine, zoom, sharpen), effect,
+        result = apply(image, segmenter(model, threads, refine, zoom, sharpen, flip), effect,
                        foreground)
     if isinstance(data, (bytes, bytearray, memoryview)):
         return encode_image(result, suffix, "output").tobytes()

@@ -95,7 +95,7 @@ OPTIONS = {
     "format=jpg": ("image/jpeg", 3), "format=webp&alpha=1": ("image/webp", 4),
     "format=bmp&blur=3": ("image/bmp", 3), "sharpen=1": ("image/png", 4),
     "zoom=false": ("image/png", 4), "refine=false": ("image/png", 4),
-    "foreground=true": ("image/png", 4),
+    "foreground=true": ("image/png", 4), "flip=false": ("image/png", 4),
 }
 
 
@@ -107,6 +107,17 @@ def test_each_option(server, query):
     assert answer.headers["content-type"] == content_type
     image = _decode(answer.content)
     assert image.shape[:2] == (48, 64) and (image.shape[2] if image.ndim == 3 else 1) == channels
+
+
+def test_the_mirrored_look_per_request_and_each_models_own_default(server):
+    from bgseg.serve.app import ServeConfig
+
+    mirrored = server.post("/v1/mask", content=_jpeg()).content
+    plain = server.post("/v1/mask?flip=false", content=_jpeg()).content
+    assert plain != mirrored and server.post("/v1/mask", content=_jpeg()).content == mirrored
+    assert (ServeConfig().sharpen, ServeConfig().flip) == (2.0, True)
+    assert (ServeConfig(model="quality").sharpen, ServeConfig(model="quality").flip) == (1.0, True)
+    assert ServeConfig(model="quality", sharpen=3.0, flip=False).flip is False
 
 
 def _composited(client, answer, background_bgr):

@@ -72,8 +72,8 @@ def test_zoom_finds_the_person_better_than_one_look(small_person):
     reference = cv2.resize(Segmenter(model).segment(photo), (x1 - x0, y1 - y0)) > 0.5
     truth = np.zeros(frame.shape[:2], bool)
     truth[y0:y1, x0:x1] = reference
-    one_look = Segmenter(model, zoom=False)
-    two_looks = Segmenter(model)
+    one_look = Segmenter(model, zoom=False, flip=False)  # the zoom under test, not the mirroring
+    two_looks = Segmenter(model, flip=False)
     plain, zoomed = one_look.segment(frame), two_looks.segment(frame)
     assert one_look.timings["runs"] == 1 and two_looks.timings["runs"] == 2
     plain_iou = evaluation.iou(plain > 0.5, truth)
@@ -154,7 +154,7 @@ def test_separate_people_get_closer_looks_on_stills_only(small_person):
     truth = np.zeros(frame.shape[:2], bool)
     truth[20:140, 20:140] = reference
     truth[400:520, 820:940] = reference
-    looks, single = Segmenter(model), Segmenter(model, zoom_people=0)
+    looks, single = Segmenter(model, flip=False), Segmenter(model, zoom_people=0, flip=False)
     with_looks, without = looks.segment(frame), single.segment(frame)
     assert single.timings["runs"] == 1 and looks.timings["runs"] == 3
     assert evaluation.iou(with_looks > 0.5, truth) > evaluation.iou(without > 0.5, truth) + 0.05

@@ -58,17 +58,20 @@ class SegmenterModelHandler(ModelHandler[np.ndarray, PredictionResult, object]):
         threads: interpreter threads per worker process (None: min(4, CPU count)).
         refine: guided-filter refinement on the full-resolution image, as `bgseg image`.
         zoom: the runtime's second look at the people (`bgseg.runtime.zoom`), as `bgseg image`.
-        sharpen: the runtime's output sharpening, as `bgseg image --sharpen`.
+        sharpen: the runtime's output sharpening, as `bgseg image --sharpen` (None: the model's
+            own).
+        flip: the mirrored first look, as `bgseg image --flip` (None: the runtime's default).
         max_batch_size: the most images in one `run_inference` call.
         errors_as_results: an image that fails gets its exception as its inference (for a
             dead-letter step downstream) instead of failing the whole batch.
     """
 
     def __init__(self, model="default_image", threads=None, refine=True, max_batch_size=8,
-                 errors_as_results=False, zoom=True, sharpen=2.0):
+                 errors_as_results=False, zoom=True, sharpen=None, flip=None):
         super().__init__(min_batch_size=1, max_batch_size=max_batch_size)
         self.model, self.threads = model, threads
-        self.options = {"refine": refine, "zoom": zoom, "sharpen": sharpen}  # Segmenter's
+        self.options = {"refine": refine, "zoom": zoom, "sharpen": sharpen,  # Segmenter's
+                        "flip": flip}
         self.errors_as_results = errors_as_results
 
     def load_model(self):

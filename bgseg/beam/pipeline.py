@@ -51,7 +51,8 @@ class BatchOptions:
     overwrite: bool = False
     refine: bool = True
     zoom: bool = True
-    sharpen: float = 2.0
+    sharpen: float = None  # None: the model's own (`bgseg.runtime.registry.runtime_options`)
+    flip: bool = None  # the mirrored looks; None: the runtime's default for the model
     smoothing: float = 1.0
     motion: bool = True
     threads: int = None
@@ -77,7 +78,8 @@ class BatchOptions:
 
     def segmenter_options(self):
         """The Segmenter keyword arguments (post-processing) for images and videos alike."""
-        return {"refine": self.refine, "zoom": self.zoom, "sharpen": self.sharpen}
+        return {"refine": self.refine, "zoom": self.zoom, "sharpen": self.sharpen,
+                "flip": self.flip}
 
 
 def absolute(path):

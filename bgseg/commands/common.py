@@ -21,8 +21,8 @@ def add_model_arguments(parser, smoothing=False, default_model="default"):
     group.add_argument("--model", default=default_model, metavar="PATH|NAME",
                        help="a .tflite file or a shipped model name: default (the video model), "
                             "default_image, quality (a 384x384 video model for offline video: "
-                            "steadier, about 1.5x the cost), mediapipe_selfie (Apache-2.0) "
-                            "(default: %(default)s)")
+                            "steadier, about half the default's frames/s), mediapipe_selfie "
+                            "(Apache-2.0) (default: %(default)s)")
     group.add_argument("--threads", type=int, default=None, metavar="N",
                        help="interpreter threads (default: min(4, CPU count))")
     group.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,

@@ -34,7 +34,16 @@ class ServeConfig:
     web: str | None = None  # a built browser app (`web/`), mounted at /app with its models
     refine: bool = True  # the defaults of requests that do not say
     zoom: bool = True
-    sharpen: float = 2.0
+    sharpen: float | None = None  # None: the model's own (`registry.runtime_options`), else 2
+    flip: bool | None = None  # the mirrored first look; None: the model's own, else on
+
+    def __post_init__(self):
+        if self.sharpen is None or self.flip is None:
+            from bgseg.runtime.registry import resolve_model, runtime_options
+
+            own = runtime_options(resolve_model(self.model))
+            self.sharpen = own.get("sharpen", 2.0) if self.sharpen is None else self.sharpen
+            self.flip = own.get("flip", True) if self.flip is None else self.flip
 
 
 class RequestError(Exception):
@@ -73,7 +82,7 @@ def _number(options, name, default, low, high):
 
 def parse_options(options, mask_only=False, defaults=None):
     """The `bgseg.api` keyword arguments of a request's query/form fields (strings); `defaults`
-    (a ServeConfig) gives refine, zoom and sharpen where the request does not."""
+    (a ServeConfig) gives refine, zoom, sharpen and flip where the request does not."""
     defaults = defaults or ServeConfig()
     fmt = (options.get("format") or "png").lower().lstrip(".")
     if fmt not in FORMATS:
@@ -93,6 +102,7 @@ def parse_options(options, mask_only=False, defaults=None):
         "refine": _flag(options, "refine", defaults.refine),
         "zoom": _flag(options, "zoom", defaults.zoom),
         "sharpen": _number(options, "sharpen", defaults.sharpen, 1.0, 10.0),
+        "flip": _flag(options, "flip", defaults.flip),
         "foreground": _flag(options, "foreground", False),
     }
 
@@ -107,7 +117,7 @@ def process(config, image_bytes, name, options, background_bytes=None):
 
     segmenter = api.segmenter(config.model, config.threads)  # this thread's, loaded once
     segmenter.refine, segmenter.zoom = options["refine"], options["zoom"]
-    segmenter.sharpen = options["sharpen"]
+    segmenter.sharpen, segmenter.flip = options["sharpen"], options["flip"]
     background = options["background"]
     if background_bytes is not None:
         background = io.decode_image(background_bytes, "background", config.max_pixels)
@@ -249,7 +259,7 @@ def create_app(config=None, **overrides):
     async def remove(request: Request):
         """Body: the image (raw, or multipart field `file`; a multipart `background` file
         replaces the background). Query/form fields: background (colour), blur, alpha,
-        mask_only, format, sharpen, zoom, refine, foreground. Answers the encoded image."""
+        mask_only, format, sharpen, flip, zoom, refine, foreground. Answers the encoded image."""
         return await handle(request, mask_only=False)
 
     @app.post("/v1/mask", summary="The grayscale person mask of one image")
