@@ -62,3 +62,16 @@ def noise_clip(path, frames=20, size=(80, 48), fps=12.0):
         writer.write(rng.integers(0, 256, (size[1], size[0], 3), np.uint8))
     writer.release()
     return path
+
+
+def noise_frame(height, width, seed=0):
+    """A random RGB uint8 frame."""
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+
+
+def record_inputs(segmenter):
+    """Wrap the segmenter's model's set_input to keep a copy of every input tensor: the list."""
+    seen = []
+    original = segmenter.model.set_input
+    segmenter.model.set_input = lambda x: (seen.append(x.copy()), original(x))[1]
+    return seen

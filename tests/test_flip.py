@@ -9,17 +9,11 @@ import pytest
 from bgseg import runtime
 from bgseg.commands import common
 from bgseg.runtime import Segmenter, VideoSegmenter, registry
+from tests.helpers import noise_frame, record_inputs
 
 
 def _frame(height=64, width=64, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
-
-
-def _record_inputs(segmenter):
-    seen = []
-    original = segmenter.model.set_input
-    segmenter.model.set_input = lambda x: (seen.append(x.copy()), original(x))[1]
-    return seen
+    return noise_frame(height, width, seed)
 
 
 def test_a_flipped_photo_is_the_mean_of_it_and_its_mirror(tiny_tflite):
@@ -29,7 +23,7 @@ def test_a_flipped_photo_is_the_mean_of_it_and_its_mirror(tiny_tflite):
     plain = Segmenter(tiny_tflite(3, "float32"), flip=False, **options)
     flipped = Segmenter(tiny_tflite(3, "float32"), flip=True, **options)
     frame = _frame()
-    seen = _record_inputs(flipped)
+    seen = record_inputs(flipped)
     expected = 0.5 * (plain.segment(frame) + plain.segment(frame[:, ::-1].copy())[:, ::-1])
     got = flipped.segment(frame)
     np.testing.assert_allclose(got, expected, atol=1e-6)
@@ -52,7 +46,7 @@ def test_photos_mirror_only_their_first_look(tiny_tflite):
 def test_video_mirrors_every_look_and_its_prior(tiny_tflite):
     seg = VideoSegmenter(tiny_tflite(4, "float32"), flip=True, refine=False, zoom=False,
                          motion=False, smoothing=0.0, sharpen=1.0)
-    seen = _record_inputs(seg)
+    seen = record_inputs(seg)
     for seed in (1, 2):
         seg.segment(_frame(seed=seed))
         assert seg.timings["runs"] == 2

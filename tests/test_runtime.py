@@ -11,18 +11,11 @@ import pytest
 
 from bgseg import contract, runtime
 from bgseg.runtime import ModelContractError, Segmenter, VideoSegmenter, postprocess, registry
+from tests.helpers import noise_frame, record_inputs
 
 
 def _frame(height=37, width=91, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
-
-
-def _record_inputs(segmenter):
-    """Wrap the model's set_input to keep a copy of every input tensor."""
-    seen = []
-    original = segmenter.model.set_input
-    segmenter.model.set_input = lambda x: (seen.append(x.copy()), original(x))[1]
-    return seen
+    return noise_frame(height, width, seed)
 
 
 @pytest.mark.parametrize("mode", ["float32", "float16", "int8"])
@@ -53,7 +46,7 @@ def test_video_segmenter_feeds_the_previous_mask_and_resets(tiny_tflite):
     """Without zoom or motion compensation the model's own output goes back in as it is (zoom:
     tests/test_zoom.py; motion: tests/test_motion.py)."""
     seg = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, zoom=False, motion=False)
-    seen = _record_inputs(seg)
+    seen = record_inputs(seg)
     seg.segment(_frame(seed=1))
     first_output = seg.previous_mask.copy()
     seg.segment(_frame(seed=2))
@@ -69,7 +62,7 @@ def test_video_segmenter_feeds_the_previous_mask_and_resets(tiny_tflite):
 def test_smoothing_changes_the_output_but_not_the_fed_back_mask(tiny_tflite):
     plain = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, smoothing=0.0)
     smooth = VideoSegmenter(tiny_tflite(4, "float32"), refine=False, smoothing=1.0)
-    plain_seen, smooth_seen = _record_inputs(plain), _record_inputs(smooth)
+    plain_seen, smooth_seen = record_inputs(plain), record_inputs(smooth)
     frames = [_frame(seed=1), _frame(seed=2)]
     plain_out = [plain.segment(f) for f in frames]
     smooth_out = [smooth.segment(f) for f in frames]
@@ -92,7 +85,7 @@ def test_prior_changes_the_output(tiny_tflite):
 
 def test_segmenter_is_stateless_with_a_video_model(tiny_tflite):
     seg = Segmenter(tiny_tflite(4, "float32"))
-    seen = _record_inputs(seg)
+    seen = record_inputs(seg)
     a, b = seg.segment(_frame()), seg.segment(_frame())
     np.testing.assert_array_equal(a, b)
     assert not seen[1][..., 3].any()
