@@ -28,7 +28,8 @@ def model_name(name):
 
 def runtime_options(path):
     """The runtime options (`"runtime"` in models.json) of the shipped model whose file is `path`
-    (a name's resolved path, or the asset itself); {} for any other file."""
+    (a name's resolved path, or the asset itself; an alias shares its model's entry, which holds
+    them); {} for any other file."""
     path = Path(os.fspath(path))
     for entry in shipped_models().values():
         asset = ASSETS / entry["file"]

@@ -121,9 +121,7 @@ class Segmenter:
                  flip=None):
         self.model = model if isinstance(model, TFLiteModel) else TFLiteModel(
             resolve_model(model), threads=threads)
-        own = runtime_options(self.model.path)
-        sharpen = own.get("sharpen", 2.0) if sharpen is None else sharpen
-        flip = own.get("flip", self.FLIP) if flip is None else flip
+        sharpen, flip = self.own_options(self.model.path, sharpen, flip)
         if not 0.0 <= zoom_margin <= 1.0:
             raise ValueError(f"zoom_margin must be in [0, 1], got {zoom_margin}")
         if not 1.0 <= sharpen <= 10.0:
@@ -141,6 +139,14 @@ class Segmenter:
         self.timings = {}
         m = self.model
         self._input = np.zeros((m.height, m.width, m.channels), np.float32)
+
+    @classmethod
+    def own_options(cls, path, sharpen=None, flip=None):
+        """(sharpen, flip) for the model file `path`: the given values, else the shipped model's
+        own (`registry.runtime_options`), else 2 and `FLIP`."""
+        own = runtime_options(path)
+        return (own.get("sharpen", 2.0) if sharpen is None else sharpen,
+                own.get("flip", cls.FLIP) if flip is None else flip)
 
     def _start(self):
         self._started = time.perf_counter()

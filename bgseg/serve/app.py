@@ -38,12 +38,11 @@ class ServeConfig:
     flip: bool | None = None  # the mirrored first look; None: the model's own, else on
 
     def __post_init__(self):
-        if self.sharpen is None or self.flip is None:
-            from bgseg.runtime.registry import resolve_model, runtime_options
+        if self.sharpen is None or self.flip is None:  # as the photos' Segmenter resolves them
+            from bgseg.runtime import Segmenter, resolve_model
 
-            own = runtime_options(resolve_model(self.model))
-            self.sharpen = own.get("sharpen", 2.0) if self.sharpen is None else self.sharpen
-            self.flip = own.get("flip", True) if self.flip is None else self.flip
+            self.sharpen, self.flip = Segmenter.own_options(resolve_model(self.model),
+                                                            self.sharpen, self.flip)
 
 
 class RequestError(Exception):
