@@ -10,6 +10,9 @@ Images are uint8 RGB or float32 RGB in [0, 1]; masks float32 in [0, 1], shape (H
 - `paste_person`: copy-paste one more person (cut out by their truth mask) into the frame at a
   random height and place, in front of what is there; the target becomes the union. Several pasted
   people of many sizes make multi-person scenes out of one-person photos.
+- `paste_object`: the same for a cut-out object that is not a person (`bgseg.data.objects`), in
+  front of what is there: the target loses what it hides. Hard negatives of the kinds of things
+  (animals, food, toys, appliances) a person model mistakes for people.
 - `cast_shadow`: darken the ground beside the person with their flattened silhouette, labelled
   background (fine-tunes learnt to call the shadow at a walker's feet "person").
 - previous-mask synthesis (`PREV_MASK_MODES`): "empty" (first frame / person entering), "small"
@@ -66,6 +69,10 @@ class AugmentConfig:
     paste_sources: tuple = ()         # ... cut from these sources (names; empty: every source)
     negative_prob: float = 0.0        # probability that a sample is a background photo alone
                                       # (target empty): hard negatives for rooms and streets
+    paste_objects: float = 0.0        # probability to paste COCO objects that are not people ...
+    objects: tuple = ()               # ... cut from these COCO roots' train split ...
+    object_count: tuple = (1, 2)      # ... this many (inclusive range) ...
+    object_height: tuple = (0.1, 0.6)  # ... each this tall relative to the frame (log-uniform)
 
     def __post_init__(self):
         unknown = set(self.prev_mask) - set(PREV_MASK_MODES)
@@ -76,7 +83,8 @@ class AugmentConfig:
                              f"{self.prev_mask}")
         for name in ("flip", "center_on_person", "stretch", "zoom_crop", "background_prob",
                      "video_prev_prob",
-                     "video_perturb", "on_policy", "shadow", "paste_people", "negative_prob"):
+                     "video_perturb", "on_policy", "shadow", "paste_people", "negative_prob",
+                     "paste_objects"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"augment.{name} must be a probability in [0, 1]")
         if not 0 <= self.temporal < 0.5:
@@ -88,14 +96,18 @@ class AugmentConfig:
         if (self.background_prob > 0 or self.negative_prob > 0) and not self.backgrounds:
             raise ValueError("augment.background_prob or negative_prob > 0 needs "
                              "augment.backgrounds folders")
-        lo, hi = self.paste_count
-        if not 1 <= lo <= hi:
-            raise ValueError(f"augment.paste_count must be [low, high] with 1 <= low <= high, got "
-                             f"{list(self.paste_count)}")
-        lo, hi = self.paste_height
-        if not 0 < lo <= hi:
-            raise ValueError(f"augment.paste_height must be [low, high] with 0 < low <= high, got "
-                             f"{list(self.paste_height)}")
+        if self.paste_objects > 0 and not self.objects:
+            raise ValueError("augment.paste_objects > 0 needs augment.objects (COCO roots)")
+        for name in ("paste_count", "object_count"):
+            lo, hi = getattr(self, name)
+            if not 1 <= lo <= hi:
+                raise ValueError(f"augment.{name} must be [low, high] with 1 <= low <= high, got "
+                                 f"{list(getattr(self, name))}")
+        for name in ("paste_height", "object_height"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"augment.{name} must be [low, high] with 0 < low <= high, got "
+                                 f"{list(getattr(self, name))}")
 
     def prev_mask_probabilities(self):
         p = np.array([self.prev_mask.get(m, 0.0) for m in PREV_MASK_MODES], np.float64)
@@ -332,9 +344,30 @@ def paste_person(rng, image, mask, person_image, person_mask, height):
 
     Returns (image, mask): the composite and the union target `alpha + mask * (1 - alpha)`.
     An empty `person_mask` returns the inputs unchanged."""
-    ys, xs = np.nonzero(person_mask > 127)
-    if not len(xs):
+    pasted = _paste_cutout(rng, image, person_image, person_mask, height)
+    if pasted is None:
         return image, mask
+    out, alpha = pasted
+    return out, alpha + mask * (1.0 - alpha)
+
+
+def paste_object(rng, image, mask, object_image, object_mask, height):
+    """`paste_person`'s placement for an object that is not a person (`bgseg.data.objects`): in
+    front of what is there, so the target loses what it hides, `mask * (1 - alpha)`. A hard
+    negative: something pasted, often over a person, that is not one."""
+    pasted = _paste_cutout(rng, image, object_image, object_mask, height)
+    if pasted is None:
+        return image, mask
+    out, alpha = pasted
+    return out, mask * (1.0 - alpha)
+
+
+def _paste_cutout(rng, image, cut_image, cut_mask, height):
+    """(composite, alpha) of `cut_image` under `cut_mask` pasted into `image` as
+    `paste_person` describes; None when `cut_mask` is empty."""
+    ys, xs = np.nonzero(cut_mask > 127)
+    if not len(xs):
+        return None
     oh, ow = image.shape[:2]
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     k = height * oh / (y1 - y0)  # output pixels per source pixel
@@ -345,8 +378,8 @@ def paste_person(rng, image, mask, person_image, person_mask, height):
         m = np.array([[-k, 0, left + x1 * k], [0, k, top - y0 * k]], np.float32)
     else:
         m = np.array([[k, 0, left - x0 * k], [0, k, top - y0 * k]], np.float32)
-    person, alpha = (cv2.warpAffine(a, m, (ow, oh), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_CONSTANT).astype(np.float32) * (1 / 255)
-                     for a in (person_image, person_mask))
+    cut, alpha = (cv2.warpAffine(a, m, (ow, oh), flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT).astype(np.float32) * (1 / 255)
+                  for a in (cut_image, cut_mask))
     edge = cv2.GaussianBlur(alpha, (3, 3), 0)[..., None]
-    return image * (1.0 - edge) + person * edge, alpha + mask * (1.0 - alpha)
+    return image * (1.0 - edge) + cut * edge, alpha

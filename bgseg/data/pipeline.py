@@ -30,9 +30,11 @@ class Sampler:
         channels: 3 (image model) or 4 (RGB + previous mask).
         config: an `AugmentConfig`.
         backgrounds: a `sources.Backgrounds` (required when `config.background_prob > 0`).
+        objects: a `bgseg.data.objects.CocoObjects` (required when `config.paste_objects > 0`).
     """
 
-    def __init__(self, sources, weights, out_hw, channels, config, backgrounds=None, seed=0):
+    def __init__(self, sources, weights, out_hw, channels, config, backgrounds=None, seed=0,
+                 objects=None):
         if channels not in (3, 4):
             raise ValueError(f"models take 3 or 4 input channels, got {channels}")
         pairs = [(s, w) for s, w in zip(sources, weights) if len(s) and w > 0]
@@ -52,6 +54,9 @@ class Sampler:
         if ((config.background_prob > 0 or config.negative_prob > 0)
                 and not (backgrounds and len(backgrounds))):
             raise ValueError("background compositing and negatives need background photos")
+        if config.paste_objects > 0 and not (objects and len(objects)):
+            raise ValueError("augment.paste_objects needs cut-out objects (augment.objects)")
+        self.objects = objects
         self.paste_from = self.sources
         if config.paste_sources:
             names = [s.spec.name for s in self.sources]
@@ -85,6 +90,8 @@ class Sampler:
             image = aug.composite(image, mask, self._background(rng))
         if train and cfg.paste_people and rng.random() < cfg.paste_people:
             image, mask = self._paste_people(rng, image, mask)
+        if train and cfg.paste_objects and rng.random() < cfg.paste_objects:
+            image, mask = self._paste_objects(rng, image, mask)
         if train and cfg.shadow and rng.random() < cfg.shadow:
             image = aug.cast_shadow(rng, image, mask)
         if train and cfg.photometric:
@@ -144,6 +151,17 @@ class Sampler:
             source = self.paste_from[rng.integers(len(self.paste_from))]
             other = source.samples[rng.integers(len(source))]
             image, mask = aug.paste_person(rng, image, mask, other.image, other.mask,
+                                           float(np.exp(rng.uniform(*log_h))))
+        return image, mask
+
+    def _paste_objects(self, rng, image, mask):
+        """Paste `config.object_count` objects (`objects`, uniformly) in front of the frame's
+        content, each `config.object_height` (log-uniform) of it tall."""
+        lo, hi = self.config.object_count
+        log_h = np.log(self.config.object_height)
+        for _ in range(int(rng.integers(lo, hi + 1))):
+            cut_image, cut_mask = self.objects.get(int(rng.integers(len(self.objects))))
+            image, mask = aug.paste_object(rng, image, mask, cut_image, cut_mask,
                                            float(np.exp(rng.uniform(*log_h))))
         return image, mask
 

@@ -15,6 +15,9 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 RESUMABLE_FIELDS = ("epochs", "strategy", "cache_dir", "workers")
 # Fields added after runs existed, with their defaults: left out of the fingerprint when unset.
 LATER_FIELDS = {"distill": 0.0, "freeze_prefixes": (), "freeze_epochs": 0, "init_widen": False}
+# augment fields added later, left out of the fingerprint while unset
+AUGMENT_LATER_FIELDS = {"paste_objects": 0.0, "objects": (), "object_count": (1, 2),
+                        "object_height": (0.1, 0.6)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +96,9 @@ class Recipe:
         optional fields are left out, so adding one to `Recipe` keeps older runs resumable."""
         d = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_FIELDS and v is not None
              and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+        d["augment"] = {k: v for k, v in d["augment"].items()
+                        if not (k in AUGMENT_LATER_FIELDS
+                                and _as_tuple(v) == AUGMENT_LATER_FIELDS[k])}
         return hashlib.sha1(json.dumps(d, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
     @classmethod
@@ -112,11 +118,15 @@ class Recipe:
                              f"{sorted(aug_known)}")
         if "freeze_prefixes" in d:
             d["freeze_prefixes"] = tuple(d["freeze_prefixes"])
-        for key in ("scale", "backgrounds"):
+        for key in ("scale", "backgrounds", "objects"):
             if key in aug:
                 aug[key] = tuple(aug[key])
         d["augment"] = AugmentConfig(**aug)
         return cls(**d)
+
+
+def _as_tuple(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 def load_recipe(path, **overrides):
@@ -147,3 +157,7 @@ def check_data_paths(recipe):
         for folder in recipe.augment.backgrounds:
             if not Path(folder).is_dir():
                 raise FileNotFoundError(f"background folder not found: {folder}")
+    if recipe.augment.paste_objects > 0:
+        for root in recipe.augment.objects:
+            if not Path(root).is_dir():
+                raise FileNotFoundError(f"COCO objects root not found: {root}")

@@ -125,9 +125,17 @@ def build_data(recipe, hw, channels, log=print):
             f"val {len(val[-1])}, test {test} (split {spec.split}), weight {spec.weight}")
     cfg = recipe.augment
     backgrounds = Backgrounds(cfg.backgrounds, max(hw)) if cfg.background_prob > 0 else None
+    objects = None
+    if cfg.paste_objects > 0:
+        from bgseg.data.objects import CocoObjects
+
+        objects = CocoObjects(cfg.objects, max(hw))
+        log(objects.report())
     weights = [s.weight for s in recipe.sources]
-    sampler = Sampler(train, weights, hw, channels, cfg, backgrounds, seed=recipe.seed)
-    val_sampler = Sampler(val, weights, hw, channels, cfg, backgrounds, seed=recipe.seed)
+    sampler = Sampler(train, weights, hw, channels, cfg, backgrounds, seed=recipe.seed,
+                      objects=objects)
+    val_sampler = Sampler(val, weights, hw, channels, cfg, backgrounds, seed=recipe.seed,
+                          objects=objects)
     x, y = val_sampler.validation_arrays(recipe.val_images)
     log(f"training stream mixes {[s.spec.name for s in sampler.sources]} with probabilities "
         f"{[round(float(w), 3) for w in sampler.weights]}; {len(x)} validation images")
