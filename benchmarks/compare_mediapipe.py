@@ -91,6 +91,9 @@ def parse_args(argv=None):
     p.add_argument("--runtime-also", nargs="+", default=[], metavar="NAME=PATH",
                    help="more .tflite models through the runtime, as --with-runtime (e.g. the "
                         "converted original, to tell the runtime's gain from the weights')")
+    p.add_argument("--zoom-margin", type=float, default=0.15, metavar="M",
+                   help="the runtime's zoom margin in the --with-runtime columns (a fraction of "
+                        "the people's box; default: 0.15, the runtime's default)")
     p.add_argument("--zoom-people", type=int, default=4, metavar="N",
                    help="still photos in the --with-runtime columns: closer looks for up to N "
                         "separate people (default: 4, the runtime's default; 0: off)")
@@ -157,7 +160,7 @@ def main(argv=None):
             ".venv-mediapipe/bin/pip install mediapipe==0.10.21, or pass --mediapipe PATH"
         )
     runtime_options = {"zoom": args.zoom, "sharpen": args.sharpen, "motion": args.motion,
-                       "zoom_people": args.zoom_people,
+                       "zoom_people": args.zoom_people, "zoom_margin": args.zoom_margin,
                        **({} if args.flip is None else {"flip": args.flip})}
     try:
         models = [RawModel(args.name, args.model, args.threads)]
