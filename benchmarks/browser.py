@@ -137,6 +137,33 @@ def png_data_url(rgb):
     return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode()
 
 
+SEGMENT_PHOTO_JS = """
+async (url) => {
+  const segmenter = window.bgsegApp.segmenter, image = new Image();
+  image.src = url;
+  await image.decode();
+  const mask = segmenter.segmentStill(image, image.naturalWidth, image.naturalHeight);
+  const bytes = new Uint8Array(mask.data.buffer.slice(0));
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return {width: mask.width, height: mask.height, data: btoa(text),
+          runs: segmenter.timings.runs, delegate: segmenter.delegate};
+}
+"""
+
+
+def segment_photo_in_page(page, photo):
+    """The page's raw still-photo mask (float32, frame-shaped) of an RGB photo, the model runs it
+    took and the delegate used."""
+    import base64
+
+    m = page.evaluate(SEGMENT_PHOTO_JS, png_data_url(photo))
+    mask = np.frombuffer(base64.b64decode(m["data"]), np.float32).reshape(m["height"], m["width"])
+    return mask, m["runs"], m["delegate"]
+
+
 def segment_in_page(page, frames):
     """The page's raw masks (float32 arrays, frame-shaped) for RGB frames fed as one video stream,
     the per-frame model milliseconds and the delegate used."""
@@ -152,17 +179,8 @@ def segment_in_page(page, frames):
 def person_frames(count=8, width=320, height=240, step=6):
     """Frames of a person moving on a gradient: examples/astronaut.jpg, small enough to be zoomed
     on (a person fills less than 80 % of the frame), shifted `step` pixels a frame."""
-    from pathlib import Path
-
-    import cv2
-
-    photo = cv2.imread(str(Path(__file__).resolve().parent.parent / "examples" / "astronaut.jpg"))
     side = int(0.7 * height)
-    person = cv2.resize(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB), (side, side),
-                        interpolation=cv2.INTER_AREA)
-    yy, xx = np.mgrid[:height, :width]
-    background = np.stack([60 + 90 * xx / width, 120 + 40 * yy / height,
-                           170 - 60 * xx / width], -1).astype(np.uint8)
+    person, background = _astronaut(side), _gradient(width, height)
     frames = []
     for t in range(count):
         frame = background.copy()
@@ -170,3 +188,29 @@ def person_frames(count=8, width=320, height=240, step=6):
         frame[height - side:, x0:x0 + side] = person
         frames.append(frame)
     return frames
+
+
+def group_photo(width=480, height=240):
+    """A still photo of two small people far apart on a gradient (examples/astronaut.jpg twice):
+    the runtime gives it the mirrored first look and a closer look for each person."""
+    side = int(0.45 * height)
+    person, frame = _astronaut(side), _gradient(width, height)
+    for x0 in (16, width - 16 - side):
+        frame[height - side:, x0:x0 + side] = person
+    return frame
+
+
+def _astronaut(side):
+    from pathlib import Path
+
+    import cv2
+
+    photo = cv2.imread(str(Path(__file__).resolve().parent.parent / "examples" / "astronaut.jpg"))
+    return cv2.resize(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB), (side, side),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _gradient(width, height):
+    yy, xx = np.mgrid[:height, :width]
+    return np.stack([60 + 90 * xx / width, 120 + 40 * yy / height,
+                     170 - 60 * xx / width], -1).astype(np.uint8)

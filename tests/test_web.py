@@ -120,6 +120,19 @@ def test_page_masks_match_the_python_runtime(page_url, delegate):
         assert iou >= MIN_IOU, f"frame {index}: IoU {iou:.4f}"
 
 
+@pytest.mark.browser
+@needs_browser
+@pytest.mark.parametrize("delegate", ["GPU", "CPU"])
+def test_page_photo_masks_match_the_python_segmenter(page_url, delegate):
+    with browser.chromium() as context:
+        mask, runs, want, want_runs, used = web_parity.compare_still(
+            context, page_url, delegate, browser.group_photo())
+    assert used == delegate
+    assert runs == want_runs >= 4  # mirrored first look, then a closer look for each person
+    assert mask.shape == want.shape and (want > 0.5).mean() > 0.05
+    assert web_parity.iou(mask, want) >= MIN_IOU
+
+
 def test_parity_frames_exercise_the_zoom():
     from bgseg import VideoSegmenter
 

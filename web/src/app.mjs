@@ -114,7 +114,8 @@ class App {
         return;
       }
       this.clearError();
-      this.source = { element: image, width: image.naturalWidth, height: image.naturalHeight };
+      this.source = { element: image, width: image.naturalWidth, height: image.naturalHeight,
+        still: true };
       this.segmenter.reset();
       this.processFrame();
     } else if (file.type.startsWith("video/")) {
@@ -159,7 +160,8 @@ class App {
     const { element, width, height } = this.source;
     if (!this.segmenter || !width || !height) return;
     const start = performance.now();
-    const mask = this.segmenter.segment(element, width, height);
+    const mask = this.source.still ? this.segmenter.segmentStill(element, width, height)
+      : this.segmenter.segment(element, width, height);
     const segmented = performance.now();
     this.lastMask = mask;
     this.compositor.draw(element, width, height, mask);

@@ -3,11 +3,12 @@
 // tracked zoom crop of bgseg/runtime/segmenter.py. A 4-channel model gets RGBA pixels whose alpha is
 // the previous mask (MediaPipe feeds RGBA to a 4-channel model and applies the file's
 // normalization, mean 0 / std 255, to all four channels), as tflite/gpu_delegate_check.py does.
+// Still photos (`segmentStill`) get Segmenter's mirrored first look and per-person closer looks.
 // Not ported: the guided-filter refinement (the mask is upsampled bilinearly) and temporal smoothing.
 
 import { FilesetResolver, ImageSegmenter } from "../vendor/tasks-vision/vision_bundle.mjs";
 import { inputShape } from "./tflite.mjs";
-import { keepBox } from "./zoom.mjs";
+import { keepBox, peopleBoxes, THRESHOLD, zoomBox } from "./zoom.mjs";
 import { bilinear, crop, makeMask, paste, resize } from "./masks.mjs";
 
 export const CANVAS_SIDE = 960; // longest side of the frame-shaped mask that crops are pasted into
@@ -28,6 +29,18 @@ export async function fetchModel(url) {
   }
   if (!response.ok) throw new Error(`model ${url} not found (HTTP ${response.status})`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+// The ImageData mirrored left to right.
+function mirrored(image) {
+  const { width, height, data } = image, out = new ImageData(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = 4 * (y * width + x), to = 4 * (y * width + width - 1 - x);
+      for (let c = 0; c < 4; c++) out.data[to + c] = data[from + c];
+    }
+  }
+  return out;
 }
 
 export class VideoSegmenter {
@@ -86,8 +99,10 @@ export class VideoSegmenter {
   }
 
   // One model run on the [x0, y0, x1, y1] crop of the frame's pixels (resized as the Python
-  // runtime does, contract.resize_frame), `prior` (model size) as the alpha channel.
-  infer(pixels, rect, prior) {
+  // runtime does, contract.resize_frame), `prior` (model size) as the alpha channel; with
+  // `mirror`, the mean of that mask and the mirrored-back mask of the mirrored input (a second
+  // run, Python's Segmenter._infer).
+  infer(pixels, rect, prior, mirror = false) {
     const part = rect ? crop(pixels, rect) : pixels;
     const small = resize(part, this.width, this.height).data;
     const input = new ImageData(this.width, this.height);
@@ -99,6 +114,21 @@ export class VideoSegmenter {
       data[4 * i + 3] = this.isVideo && prior
         ? Math.round(Math.min(Math.max(prior.data[i], 0), 1) * 255) : 0;
     }
+    const mask = this.run(input);
+    if (!mirror) return mask;
+    const back = this.run(mirrored(input));
+    const w = this.width;
+    for (let y = 0; y < this.height; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        mask.data[i] = 0.5 * mask.data[i] + 0.5 * back.data[y * w + (w - 1 - x)];
+      }
+    }
+    return mask;
+  }
+
+  // One model run on a model-size ImageData: its mask.
+  run(input) {
     const start = performance.now();
     const result = this.segmenter.segment(input);
     const mask = makeMask(this.width, this.height,
@@ -112,8 +142,8 @@ export class VideoSegmenter {
   // The model's prior for a frame-shaped mask (or a crop of one): area-averaged to model size.
   modelPrior(mask) { return mask ? resize(mask, this.width, this.height) : null; }
 
-  // Run the model on the crop of the frame under `box` (canvas pixels), paste into `canvas`.
-  zoomed(pixels, canvas, box, prior) {
+  // The model's mask of the crop of the frame under `box` (canvas pixels), at the box's size.
+  look(pixels, canvas, box, prior) {
     const { width, height } = pixels;
     const [x0, y0, x1, y1] = box;
     const fx0 = Math.round(x0 * width / canvas.width), fx1 = Math.round(x1 * width / canvas.width);
@@ -121,8 +151,26 @@ export class VideoSegmenter {
     const fy1 = Math.round(y1 * height / canvas.height);
     const rect = [fx0, fy0, Math.max(fx1, fx0 + 1), Math.max(fy1, fy0 + 1)];
     const mask = this.infer(pixels, rect, prior ? this.modelPrior(crop(prior, box)) : null);
-    paste(canvas, bilinear(mask, x1 - x0, y1 - y0), x0, y0);
+    return bilinear(mask, x1 - x0, y1 - y0);
+  }
+
+  // Run the model on the crop of the frame under `box` (canvas pixels), paste into `canvas`.
+  zoomed(pixels, canvas, box, prior) {
+    paste(canvas, this.look(pixels, canvas, box, prior), box[0], box[1]);
     return canvas;
+  }
+
+  // A closer look at one separate person (Python's Segmenter._person_looks): inside what the
+  // canvas calls person the closer look decides, elsewhere in the box the larger value stays.
+  personLook(pixels, canvas, box) {
+    const closer = this.look(pixels, canvas, box, null);
+    const [x0, y0, x1] = box, w = x1 - x0;
+    for (let y = 0; y < closer.height; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (y0 + y) * canvas.width + x0 + x, value = closer.data[y * w + x];
+        canvas.data[i] = canvas.data[i] > THRESHOLD ? value : Math.max(canvas.data[i], value);
+      }
+    }
   }
 
   // The frame-shaped mask of the next frame, zooming on the tracked crop (Python's _tracked).
@@ -158,6 +206,26 @@ export class VideoSegmenter {
     this.previousMask = raw;
     this.frameIndex += 1;
     return raw;
+  }
+
+  /** The raw person probability of a still photo, as `bgseg.runtime.Segmenter` (what `bgseg
+   * image` runs) computes it: the first look at the whole photo mirrored too (`flip`), the zoom
+   * look at everyone, then a closer look each for up to `people` separate people who still look
+   * small; a frame-shaped mask (model size without zoom). The video state is left as it was. */
+  segmentStill(source, width, height, { flip = true, people = 4 } = {}) {
+    this.timings = { model: 0, runs: 0 };
+    const pixels = this.framePixels(source, width, height);
+    const whole = this.infer(pixels, null, null, flip);
+    if (!this.zoom) return whole;
+    const [cw, ch] = canvasSize(width, height);
+    let canvas = bilinear(whole, cw, ch);
+    if (canvas === whole) canvas = makeMask(cw, ch, whole.data.slice());
+    const box = zoomBox(canvas, this.zoomMargin);
+    if (box) this.zoomed(pixels, canvas, box, null);
+    for (const closer of peopleBoxes(canvas, box, this.zoomMargin, people)) {
+      this.personLook(pixels, canvas, closer);
+    }
+    return canvas;
   }
 
   close() { this.segmenter.close(); }
