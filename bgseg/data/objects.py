@@ -11,13 +11,12 @@ are cut out of the object's mask, so a pasted object never carries a person labe
 """
 
 import json
-import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from bgseg.data.coco import _annotation_mask, _image_folder, find_annotation_files
+from bgseg.data.coco import _image_folder, find_annotation_files, rasterize
 from bgseg.data.folders import read_image
 from bgseg.data.split import split_of
 
@@ -49,8 +48,6 @@ class CocoObjects:
                 f"{c['held_out']} of held-out images, {c['missing_image']} without their image)")
 
     def _read(self, annotation_file, max_side, split, min_area):
-        from pycocotools import mask as coco_mask
-
         try:
             data = json.loads(Path(annotation_file).read_text())
         except ValueError as error:
@@ -77,22 +74,16 @@ class CocoObjects:
                     self.counts["small"] += 1
                 else:
                     keep.append(ann)
-            path = folder / info["file_name"]
             if not keep:
                 continue
+            path = folder / info["file_name"]
             if not path.exists():
                 self.counts["missing_image"] += len(keep)
                 continue
             image = read_image(path)
-            with warnings.catch_warnings():  # pycocotools + numpy 2: a harmless deprecation
-                warnings.simplefilter("ignore", DeprecationWarning)
-                people = np.zeros((height, width), np.uint8)
-                for ann in anns:
-                    if ann["category_id"] in person_ids:
-                        people |= _annotation_mask(coco_mask, ann, height, width)
-                for ann in keep:
-                    mask = _annotation_mask(coco_mask, ann, height, width) & (1 - people)
-                    self._add(image, mask, max_side)
+            people = rasterize([a for a in anns if a["category_id"] in person_ids], height, width)
+            for ann in keep:
+                self._add(image, rasterize([ann], height, width) & (1 - people), max_side)
 
     def _add(self, image, mask, max_side):
         ys, xs = np.nonzero(mask)

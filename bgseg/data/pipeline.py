@@ -145,25 +145,21 @@ class Sampler:
     def _paste_people(self, rng, image, mask):
         """Paste `config.paste_count` people from `paste_from` sources (uniformly) into the frame,
         each `config.paste_height` (log-uniform) of it tall."""
-        lo, hi = self.config.paste_count
-        log_h = np.log(self.config.paste_height)
-        for _ in range(int(rng.integers(lo, hi + 1))):
+        def person():
             source = self.paste_from[rng.integers(len(self.paste_from))]
             other = source.samples[rng.integers(len(source))]
-            image, mask = aug.paste_person(rng, image, mask, other.image, other.mask,
-                                           float(np.exp(rng.uniform(*log_h))))
-        return image, mask
+            return other.image, other.mask
+
+        return _paste_several(rng, image, mask, self.config.paste_count,
+                              self.config.paste_height, person, aug.paste_person)
 
     def _paste_objects(self, rng, image, mask):
         """Paste `config.object_count` objects (`objects`, uniformly) in front of the frame's
         content, each `config.object_height` (log-uniform) of it tall."""
-        lo, hi = self.config.object_count
-        log_h = np.log(self.config.object_height)
-        for _ in range(int(rng.integers(lo, hi + 1))):
-            cut_image, cut_mask = self.objects.get(int(rng.integers(len(self.objects))))
-            image, mask = aug.paste_object(rng, image, mask, cut_image, cut_mask,
-                                           float(np.exp(rng.uniform(*log_h))))
-        return image, mask
+        return _paste_several(rng, image, mask, self.config.object_count,
+                              self.config.object_height,
+                              lambda: self.objects.get(int(rng.integers(len(self.objects)))),
+                              aug.paste_object)
 
     def _background(self, rng):
         bg = self.backgrounds.get(int(rng.integers(len(self.backgrounds))))
@@ -185,6 +181,18 @@ class Sampler:
         if not xs:
             raise ValueError("no validation data: no source has items in the 'val' split")
         return np.stack(xs), np.stack(ys)
+
+
+def _paste_several(rng, image, mask, count, heights, draw, paste):
+    """`paste(rng, image, mask, cut_image, cut_mask, height)` for a number of cut-outs drawn by
+    `draw()` in the inclusive range `count`, each `heights` (log-uniform) of the frame tall."""
+    lo, hi = count
+    log_h = np.log(heights)
+    for _ in range(int(rng.integers(lo, hi + 1))):
+        cut_image, cut_mask = draw()
+        image, mask = paste(rng, image, mask, cut_image, cut_mask,
+                            float(np.exp(rng.uniform(*log_h))))
+    return image, mask
 
 
 def train_dataset(sampler, batch_size, start=0, parallel=None, policy=None, teacher=None,
