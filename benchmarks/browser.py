@@ -190,9 +190,10 @@ def person_frames(count=8, width=320, height=240, step=6):
     return frames
 
 
-def group_photo(width=480, height=240):
+def group_photo(width=720, height=400):
     """A still photo of two small people far apart on a gradient (examples/astronaut.jpg twice):
-    the runtime gives it the mirrored first look and a closer look for each person."""
+    the runtime gives it the mirrored first look and a closer look for each person. Its shorter
+    side is above 360 px, so the runtime's canvas is smaller than the photo."""
     side = int(0.45 * height)
     person, frame = _astronaut(side), _gradient(width, height)
     for x0 in (16, width - 16 - side):

@@ -133,6 +133,42 @@ def test_page_photo_masks_match_the_python_segmenter(page_url, delegate):
     assert web_parity.iou(mask, want) >= MIN_IOU
 
 
+RESIZE_JS = """
+async ([url, width, height]) => {
+  const { resize } = await import("./src/masks.mjs");
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+  const pixels = window.bgsegApp.segmenter.framePixels(image, image.naturalWidth,
+                                                       image.naturalHeight);
+  return Array.from(resize(pixels, width, height).data);
+}
+"""
+
+
+@pytest.mark.browser
+@needs_browser
+def test_page_resizes_frames_to_the_grey_level_of_opencv(page_url):
+    """The page's model inputs are the Python runtime's (`contract.resize_frame`, OpenCV's uint8
+    fixed point and rounding): a grey level apart, photos near a decision (a zoom box, a
+    separate person) went different ways."""
+    import cv2
+
+    from bgseg import contract
+
+    rng = np.random.default_rng(0)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (375, 500, 3), dtype=np.uint8), (0, 0), 1.5)
+    with browser.chromium() as context:
+        page = browser.open_page(context, f"{page_url}?delegate=CPU")
+        for width, height in ((256, 256), (144, 160), (600, 450)):  # 2x + area, area, bilinear
+            got = np.array(page.evaluate(RESIZE_JS, [browser.png_data_url(photo), width, height]),
+                           np.int16).reshape(height, width, 4)[..., :3]
+            want = contract.resize_frame(photo, width, height).astype(np.int16)
+            assert np.abs(got - want).max() <= 1
+            assert (got != want).mean() < 0.002, (width, height)
+        page.close()
+
+
 def test_parity_frames_exercise_the_zoom():
     from bgseg import VideoSegmenter
 

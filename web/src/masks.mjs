@@ -1,6 +1,8 @@
 // Float masks ({data: Float32Array, width, height}) and RGBA frames (channels: 4) resized as bgseg/contract.py does: bilinear
 // (OpenCV INTER_LINEAR, pixel centres) to enlarge or upsample, area averaging (INTER_AREA) to shrink.
 
+import { roundHalfEven } from "./zoom.mjs";
+
 export const makeMask = (width, height, data = new Float32Array(width * height), channels = 1) =>
   ({ data, width, height, channels });
 
@@ -88,15 +90,78 @@ function area(mask, width, height) {
   return out;
 }
 
+// One axis of OpenCV's uint8 INTER_LINEAR: the two source offsets (times `c`) and 11-bit weights
+// of each output cell, edges clamped as OpenCV clamps them.
+function linearTaps(source, target, c) {
+  const scale = source / target, first = new Int32Array(target), second = new Int32Array(target);
+  const w0 = new Int32Array(target), w1 = new Int32Array(target);
+  for (let i = 0; i < target; i++) {
+    let f = (i + 0.5) * scale - 0.5, s = Math.floor(f);
+    f -= s;
+    if (s < 0) { s = 0; f = 0; }
+    if (s >= source - 1) { s = source - 1; f = 0; }
+    first[i] = s * c;
+    second[i] = Math.min(s + 1, source - 1) * c;
+    w1[i] = roundHalfEven(f * 2048); // saturate_cast<short>: cvRound
+    w0[i] = 2048 - w1[i];
+  }
+  return { first, second, w0, w1 };
+}
+
+/** `bilinear` of uint8 pixels in OpenCV's fixed point (11-bit weights, its vectorised
+ * rounding), so frames resized here match cv2.resize's to the grey level. */
+function bilinearUint8(image, width, height) {
+  const c = image.channels || 1, src = image.data, stride = image.width * c;
+  const cols = linearTaps(image.width, width, c), rows = linearTaps(image.height, height, 1);
+  const out = makeMask(width, height, new Uint8ClampedArray(width * height * c), c);
+  // the horizontal pass of a source row, cached: neighbouring output rows share source rows
+  const cached = new Map();
+  const horizontal = (y) => {
+    let row = cached.get(y);
+    if (row) return row;
+    row = new Int32Array(width * c);
+    const r = y * stride;
+    for (let x = 0; x < width; x++) {
+      const a = r + cols.first[x], b = r + cols.second[x], u = cols.w0[x], v = cols.w1[x];
+      for (let k = 0; k < c; k++) row[x * c + k] = src[a + k] * u + src[b + k] * v;
+    }
+    if (cached.size > 2) cached.delete(cached.keys().next().value);
+    cached.set(y, row);
+    return row;
+  };
+  for (let y = 0; y < height; y++) {
+    const b0 = rows.w0[y], b1 = rows.w1[y];
+    const row0 = horizontal(rows.first[y]), row1 = horizontal(rows.second[y]);
+    const o = y * width * c;
+    for (let i = 0; i < width * c; i++) {
+      out.data[o + i] = ((((b0 * (row0[i] >> 4)) >> 16) + ((b1 * (row1[i] >> 4)) >> 16) + 2) >> 2);
+    }
+  }
+  return out;
+}
+
+// Area averages of uint8 pixels rounded as OpenCV's are: (a + b + c + d + 2) >> 2 on its exact
+// 2x path, to the nearest value (halves to even) elsewhere.
+function areaUint8(image, width, height) {
+  const exactHalf = image.width === 2 * width && image.height === 2 * height;
+  const mean = area(image, width, height);
+  const data = exactHalf ? Uint8ClampedArray.from(mean.data, (v) => Math.floor(v + 0.5))
+    : new Uint8ClampedArray(mean.data);
+  return makeMask(width, height, data, mean.channels);
+}
+
 /** contract.resize_frame: bilinear where either side grows; shrinking is area-averaged, after a
- * bilinear step to twice the size when both sides shrink more than 2x. */
+ * bilinear step to twice the size when both sides shrink more than 2x. Frames (uint8 pixels)
+ * come back as uint8, rounded after each step as OpenCV rounds them; masks stay float. */
 export function resize(mask, width, height) {
   if (mask.width === width && mask.height === height) return mask;
-  if (width > mask.width || height > mask.height) return bilinear(mask, width, height);
+  const pixels = mask.data instanceof Uint8ClampedArray || mask.data instanceof Uint8Array;
+  const linear = pixels ? bilinearUint8 : bilinear, average = pixels ? areaUint8 : area;
+  if (width > mask.width || height > mask.height) return linear(mask, width, height);
   if (mask.width > 2 * width && mask.height > 2 * height) {
-    mask = bilinear(mask, 2 * width, 2 * height);
+    mask = linear(mask, 2 * width, 2 * height);
   }
-  return area(mask, width, height);
+  return average(mask, width, height);
 }
 
 /** Paste `part` into `mask` (in place) with its top-left corner at (x0, y0). */

@@ -8,15 +8,18 @@
 
 import { FilesetResolver, ImageSegmenter } from "../vendor/tasks-vision/vision_bundle.mjs";
 import { inputShape } from "./tflite.mjs";
-import { keepBox, peopleBoxes, THRESHOLD, zoomBox } from "./zoom.mjs";
+import { keepBox, peopleBoxes, roundHalfEven, THRESHOLD, zoomBox } from "./zoom.mjs";
 import { bilinear, crop, makeMask, paste, resize } from "./masks.mjs";
 
 export const CANVAS_SIDE = 960; // longest side of the frame-shaped mask that crops are pasted into
+export const WORK_SIZE = 360; // its shorter side at most (bgseg.runtime.postprocess.WORK_SIZE)
 
-/** [width, height] of the frame-shaped mask of a width x height frame (Python's _canvas_size). */
+/** [width, height] of the frame-shaped mask of a width x height frame: Python's
+ * `picture_size` (`canvas_size` without refinement, which the page does not run). */
 export function canvasSize(width, height) {
-  const scale = Math.min(1, CANVAS_SIDE / Math.max(width, height));
-  return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+  const scale = Math.min(1, CANVAS_SIDE / Math.max(width, height),
+    WORK_SIZE / Math.min(width, height));
+  return [Math.max(1, roundHalfEven(width * scale)), Math.max(1, roundHalfEven(height * scale))];
 }
 
 /** Fetch a model file, or throw an Error whose message names the URL and the HTTP status. */
@@ -146,9 +149,9 @@ export class VideoSegmenter {
   look(pixels, canvas, box, prior) {
     const { width, height } = pixels;
     const [x0, y0, x1, y1] = box;
-    const fx0 = Math.round(x0 * width / canvas.width), fx1 = Math.round(x1 * width / canvas.width);
-    const fy0 = Math.round(y0 * height / canvas.height);
-    const fy1 = Math.round(y1 * height / canvas.height);
+    const round = roundHalfEven; // as Python's round(): the same crop of the frame
+    const fx0 = round(x0 * width / canvas.width), fx1 = round(x1 * width / canvas.width);
+    const fy0 = round(y0 * height / canvas.height), fy1 = round(y1 * height / canvas.height);
     const rect = [fx0, fy0, Math.max(fx1, fx0 + 1), Math.max(fy1, fy0 + 1)];
     const mask = this.infer(pixels, rect, prior ? this.modelPrior(crop(prior, box)) : null);
     return bilinear(mask, x1 - x0, y1 - y0);
@@ -196,7 +199,7 @@ export class VideoSegmenter {
   }
 
   /** The raw person probability of the next frame of `source` (video, image or canvas of
-   * width x height), as a frame-shaped mask (longest side <= CANVAS_SIDE, or model size without
+   * width x height), as a frame-shaped mask (`canvasSize`, or model size without
    * zoom); `timings` holds the model milliseconds and runs of the call. */
   segment(source, width, height) {
     this.timings = { model: 0, runs: 0 };

@@ -22,8 +22,8 @@ export function personBox(mask, threshold = THRESHOLD) {
   return x1 < 0 ? null : [x0, y0, x1 + 1, y1 + 1];
 }
 
-// Python's round(): halves to even, so that boxes match the Python runtime's exactly.
-function roundHalfEven(value) {
+/** Python's round(): halves to even, so that boxes match the Python runtime's exactly. */
+export function roundHalfEven(value) {
   const floor = Math.floor(value);
   const diff = value - floor;
   if (diff > 0.5) return floor + 1;
