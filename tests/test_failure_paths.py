@@ -102,12 +102,15 @@ def test_sigterm_during_video_cleans_up(tmp_path, model):
                                 "--model", model], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not _no_leftovers(tmp_path / "out") if (tmp_path / "out").exists() else True:
-        assert time.time() < deadline and process.poll() is None, "no temp file appeared"
+        if process.poll() is not None:
+            raise AssertionError(f"exited ({process.returncode}) before its temp file was seen: "
+                                 f"{process.stderr.read()[-2000:]}")
+        assert time.time() < deadline, "no temp file appeared"
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and "interrupted" in err
-    assert not out.exists() and _no_leftovers(tmp_path / "out") == []
+    assert process.returncode == 130 and "interrupted" in err, (process.returncode, err[-2000:])
+    assert not out.exists() and _no_leftovers(tmp_path / "out") == [], err[-2000:]
 
 
 def test_webcam_without_a_display(tmp_path, model, capsys, monkeypatch):
