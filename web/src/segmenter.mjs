@@ -149,9 +149,11 @@ export class VideoSegmenter {
   look(pixels, canvas, box, prior) {
     const { width, height } = pixels;
     const [x0, y0, x1, y1] = box;
-    const round = roundHalfEven; // as Python's round(): the same crop of the frame
-    const fx0 = round(x0 * width / canvas.width), fx1 = round(x1 * width / canvas.width);
-    const fy0 = round(y0 * height / canvas.height), fy1 = round(y1 * height / canvas.height);
+    // rounded as Python's round() rounds them: the same crop of the frame
+    const fx0 = roundHalfEven(x0 * width / canvas.width);
+    const fx1 = roundHalfEven(x1 * width / canvas.width);
+    const fy0 = roundHalfEven(y0 * height / canvas.height);
+    const fy1 = roundHalfEven(y1 * height / canvas.height);
     const rect = [fx0, fy0, Math.max(fx1, fx0 + 1), Math.max(fy1, fy0 + 1)];
     const mask = this.infer(pixels, rect, prior ? this.modelPrior(crop(prior, box)) : null);
     return bilinear(mask, x1 - x0, y1 - y0);
