@@ -121,6 +121,9 @@ def main(argv=None):
     reason = browser.missing()
     if reason:
         raise SystemExit(f"web_parity: {reason}")
+    if args.photos and not (Path(args.data) / args.photos).is_dir():
+        raise SystemExit(f"web_parity: {Path(args.data) / args.photos} not found (--data: the "
+                         f"shared data folder, see its README)")
     frames = browser.person_frames()
     with browser.served() as url, browser.chromium() as context:
         for delegate in args.delegates.split(","):
