@@ -70,8 +70,20 @@ def noise_frame(height, width, seed=0):
 
 
 def record_inputs(segmenter):
-    """Wrap the segmenter's model's set_input to keep a copy of every input tensor: the list."""
+    """Wrap the segmenter's model's set_input and run_pair to keep a copy of every input tensor,
+    in order: the list."""
     seen = []
-    original = segmenter.model.set_input
-    segmenter.model.set_input = lambda x: (seen.append(x.copy()), original(x))[1]
+    model = segmenter.model
+    original, pair = model.set_input, model.run_pair
+    model.set_input = lambda x: (seen.append(x.copy()), original(x))[1]
+
+    def run_pair(first, second):
+        seen.extend([first.copy(), second.copy()])
+        set_input, model.set_input = model.set_input, original  # its fallback: not twice
+        try:
+            return pair(first, second)
+        finally:
+            model.set_input = set_input
+
+    model.run_pair = run_pair
     return seen

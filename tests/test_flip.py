@@ -75,3 +75,34 @@ def test_the_flip_option_reaches_the_segmenter(argv, flip):
     common.add_model_arguments(parser)
     options = common.segmenter_options(parser.parse_args(argv))
     assert options["flip"] is flip and options["sharpen"] is None
+
+
+@pytest.mark.parametrize("channels, mode", [(3, "float32"), (4, "float16"), (4, "int8")])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_pair_of_inputs_gives_the_two_runs_masks_to_the_bit(tiny_tflite, channels, mode,
+                                                              threads):
+    """`run_pair` (a batch of 2 with two threads) returns exactly what two runs return."""
+    from bgseg.runtime.interpreter import TFLiteModel
+
+    model = TFLiteModel(tiny_tflite(channels, mode), threads=threads)
+    rng = np.random.default_rng(5)
+    first, second = rng.random((2, model.height, model.width, channels)).astype(np.float32)
+    got = model.run_pair(first, second)
+    np.testing.assert_array_equal(got[0], model(first))
+    np.testing.assert_array_equal(got[1], model(second))
+    if threads == 1:
+        assert model._pair is False  # one thread: two runs, no second interpreter
+    else:
+        assert model._pair  # these models give the same bits in a batch: it is used
+
+
+def test_a_pair_falls_back_to_two_runs_when_the_batch_differs(tiny_tflite, monkeypatch):
+    from bgseg.runtime.interpreter import TFLiteModel
+
+    model = TFLiteModel(tiny_tflite(4, "float32"), threads=2)
+    monkeypatch.setattr(model, "_checked_pair", lambda: None)  # the batch's bits differed
+    first, second = np.random.default_rng(6).random((2, 64, 64, 4)).astype(np.float32)
+    got = model.run_pair(first, second)
+    assert model._pair is False
+    np.testing.assert_array_equal(got[0], model(first))
+    np.testing.assert_array_equal(got[1], model(second))

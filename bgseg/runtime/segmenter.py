@@ -155,29 +155,36 @@ class Segmenter:
     def _infer(self, image, prior, mirror=False):
         """Resize, normalise, attach the prior (model resolution), run: returns the
         model-resolution mask; with `mirror`, the mean of it and of the mirrored input's mask
-        (mirrored back; a second run). Adds to the timings that `_start` opened."""
+        (mirrored back; a second model run, both in one call: `TFLiteModel.run_pair`). Adds to
+        the timings that `_start` opened."""
         start = time.perf_counter()
         contract.to_model_input(image, self.model.width, self.model.height,
                                 out=self._input[..., :3])
         if self.model.is_video:
             self._input[..., 3] = 0.0 if prior is None else prior
-        mask = self._run(self._input, start)
-        if mirror:
-            start = time.perf_counter()
-            mirrored = self._run(cv2.flip(self._input, 1), start)
-            mask = cv2.addWeighted(mask, 0.5, cv2.flip(mirrored, 1), 0.5, 0.0)
-        return mask
+        if not mirror:
+            return self._run(self._input, start)
+        mirror_image = cv2.flip(self._input, 1)
+        invoke_start = time.perf_counter()
+        mask, mirrored = self.model.run_pair(self._input, mirror_image)  # one batch of 2
+        self._count(start, invoke_start, runs=2)
+        return cv2.addWeighted(mask, 0.5, cv2.flip(mirrored, 1), 0.5, 0.0)
 
     def _run(self, model_input, start):
         """One model run on `model_input` (prepared since `start`): its mask."""
         self.model.set_input(model_input)
         invoke_start = time.perf_counter()
         self.model.invoke()
+        self._count(start, invoke_start)
+        return self.model.get_output()
+
+    def _count(self, start, invoke_start, runs=1):
+        """Add a model call to the timings: its input prepared since `start`, invoked (`runs`
+        model runs) from `invoke_start` until now."""
         done = time.perf_counter()
         self.timings["pre"] += invoke_start - start
         self.timings["invoke"] += done - invoke_start
-        self.timings["runs"] += 1
-        return self.model.get_output()
+        self.timings["runs"] += runs
 
     def _model_prior(self, canvas):
         """A frame-shaped mask (or a crop of one) as the model's 4th input channel (area-averaged
